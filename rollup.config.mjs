@@ -1,0 +1,52 @@
+import resolve from '@rollup/plugin-node-resolve';
+import terser from '@rollup/plugin-terser';
+import { dts } from 'rollup-plugin-dts';
+import esbuild from 'rollup-plugin-esbuild';
+import { existsSync } from 'node:fs';
+
+// Library entries published for bundlers: readable code, `mitt` and `react` stay imports,
+// and the adapters import the core as `resilient-ws` so an app never holds two clients.
+const entries = ['index', 'react'].filter((name) => existsSync(`src/${name}.ts`));
+const external = ['mitt', 'react', 'resilient-ws'];
+const ts = () => esbuild({ target: 'es2020' });
+const min = () => terser({ compress: { passes: 2 }, format: { comments: false } });
+
+export default [
+  ...entries.map((name) => {
+    // React Server Components need the directive as the file's first line; rollup drops
+    // module-level directives, so it is put back as a banner.
+    const banner = name === 'react' ? "'use client';" : undefined;
+    return {
+      input: `src/${name}.ts`,
+      external,
+      plugins: [ts()],
+      onwarn(w, warn) {
+        if (w.code !== 'MODULE_LEVEL_DIRECTIVE') warn(w);
+      },
+      output: [
+        { file: `dist/${name}.mjs`, format: 'es', banner },
+        { file: `dist/${name}.cjs`, format: 'cjs', banner },
+      ],
+    };
+  }),
+  ...entries.map((name) => ({
+    input: `src/${name}.ts`,
+    external,
+    plugins: [dts()],
+    output: [
+      { file: `dist/${name}.d.ts`, format: 'es' },
+      { file: `dist/${name}.d.cts`, format: 'es' },
+    ],
+  })),
+  // CDN builds: self-contained, mitt bundled, minified.
+  {
+    input: 'src/browser.ts',
+    plugins: [resolve(), ts()],
+    output: { file: 'dist/resilient-ws.min.js', format: 'iife', name: 'ResilientWS', plugins: [min()] },
+  },
+  {
+    input: 'src/index.ts',
+    plugins: [resolve(), ts()],
+    output: { file: 'dist/resilient-ws.esm.min.js', format: 'es', plugins: [min()] },
+  },
+];

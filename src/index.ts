@@ -1,0 +1,19 @@
+export { backoff, type BackoffOptions } from './backoff';
+export { type ClientPlugin, type MessageHandler, type MessageOf, WebSocketClient } from './client';
+export { type ErrorCode, WebSocketClientError } from './errors';
+export type {
+  AuthOptions,
+  ClientOptions,
+  CloseInfo,
+  Factory,
+  HeartbeatOptions,
+  Logger,
+  Message,
+  QueueOptions,
+  ReconnectOptions,
+  SendResult,
+  State,
+  StateDetail,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types';

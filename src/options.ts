@@ -1,0 +1,132 @@
+import { parseJson } from './dispatch';
+import { WebSocketClientError } from './errors';
+import type { QueueLimits } from './queue';
+import type { AuthOptions, ClientOptions, HeartbeatOptions, Logger, ReconnectOptions } from './types';
+
+/** Options with every default filled in. */
+export interface Resolved<In, Out> {
+  url: ClientOptions<In, Out>['url'];
+  protocols?: string | string[];
+  binaryType: string;
+  WebSocket?: ClientOptions<In, Out>['WebSocket'];
+  autoConnect: boolean;
+  connectTimeout: number;
+  reconnect: false | (Required<Omit<ReconnectOptions, 'shouldReconnect'>> & Pick<ReconnectOptions, 'shouldReconnect'>);
+  heartbeat: false | (Required<Omit<HeartbeatOptions<In, Out>, 'message'>> & { message: HeartbeatOptions<In, Out>['message'] });
+  auth?: AuthOptions<In, Out> & { timeout: number };
+  authFailureCodes: number[];
+  queue: false | QueueLimits;
+  highWaterMark: number;
+  serialize: (msg: Out) => unknown;
+  deserialize: (data: unknown) => unknown;
+  typeKey: string;
+  logger: Logger;
+  debug: boolean;
+  pageEvents: boolean;
+}
+
+type Obj = Record<string, unknown>;
+
+/** `INVALID_OPTIONS` naming the option and what it must be. */
+export const invalid = (name: string, want: string, got?: unknown): WebSocketClientError =>
+  new WebSocketClientError('INVALID_OPTIONS', `options.${name} ${want}`, got);
+
+/** Checks `url` (string or URL) and returns it as a ws:/wss: string. */
+export const checkUrl = (url: unknown): string => {
+  let u: URL | undefined;
+  try {
+    if (typeof url === 'string' || url instanceof URL)
+      u = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
+  } catch {}
+  if (!u || !/^(ws|http)s?:$/.test(u.protocol)) throw invalid('url', 'must be a ws:, wss:, http: or https: URL', url);
+  return u.href.replace(/^http/, 'ws');
+};
+
+// In the defaults below, the default's kind is the rule for the user's value: a number must
+// be a number >= 0, a boolean a boolean, an array an array of close codes, `Function` marks
+// an optional function with no default, and `undefined` takes anything.
+const OPTIONAL_FN = Function;
+const GROUPS: Record<string, Obj> = {
+  reconnect: {
+    initialDelay: 1000,
+    maxDelay: 30_000,
+    factor: 3,
+    jitter: 0.7,
+    maxAttempts: Infinity,
+    resetAfter: 5000,
+    shouldReconnect: OPTIONAL_FN,
+    fatalCloseCodes: [1008],
+    hiddenFactor: 4,
+  },
+  heartbeat: {
+    interval: 25_000,
+    timeout: 10_000,
+    message: undefined,
+    isPong: OPTIONAL_FN,
+    anyMessage: false,
+    dispatchPongs: false,
+  },
+  auth: { message: undefined, isAck: OPTIONAL_FN, isRejection: OPTIONAL_FN, timeout: 10_000 },
+  queue: { maxSize: 1000, maxBytes: Infinity, overflow: 'drop-oldest', ttl: Infinity },
+};
+const TOP: Obj = {
+  url: undefined,
+  protocols: undefined,
+  binaryType: 'arraybuffer',
+  WebSocket: OPTIONAL_FN,
+  autoConnect: true,
+  connectTimeout: 10_000,
+  authFailureCodes: [4001, 4002, 4003, 4401, 4403],
+  highWaterMark: 1 << 20,
+  serialize: JSON.stringify,
+  deserialize: parseJson,
+  typeKey: 'type',
+  logger: undefined,
+  debug: false,
+  pageEvents: true,
+  ...GROUPS,
+};
+
+/** Fills `given` from `defaults`, checking each value against its default's kind. */
+const fill = (given: unknown, defaults: Obj, path: string): Obj => {
+  if (typeof given !== 'object' || !given) throw invalid(path.slice(0, -1), 'must be an object or false', given);
+  const out: Obj = {};
+  for (const k in given) if (!(k in defaults)) throw invalid(path + k, 'is not an option');
+  for (const k in defaults) {
+    const d = defaults[k];
+    let v = (given as Obj)[k];
+    const name = path + k;
+    if (k in GROUPS && path === '') {
+      // reconnect / heartbeat / queue: an object, or false to turn it off; auth: absent means none
+      if (v !== false && (v !== undefined || k !== 'auth')) out[k] = fill(v ?? {}, d as Obj, `${k}.`);
+      continue;
+    }
+    if (v === undefined) v = d === OPTIONAL_FN ? undefined : d;
+    else if (Array.isArray(d) ? !(Array.isArray(v) && v.every(Number.isInteger)) : d !== undefined && (d === OPTIONAL_FN ? typeof v !== 'function' : typeof v !== typeof d || (typeof d === 'number' && !((v as number) >= 0))))
+      throw invalid(name, `must be ${Array.isArray(d) ? 'an array of close codes' : `a ${d === OPTIONAL_FN ? 'function' : typeof d}${typeof d === 'number' ? ' >= 0' : ''}`}`, v);
+    out[k] = v;
+  }
+  return out;
+};
+
+/** Validates the options, naming the first bad one, and fills in the defaults. */
+export const resolveOptions = <In, Out>(options: ClientOptions<In, Out>): Resolved<In, Out> => {
+  const given = { ...(options as unknown as Obj) };
+  const typeKey = (given.typeKey ?? 'type') as string;
+  const a = given.auth;
+  // the common case is a bare message or factory; an object with `message` and no type is AuthOptions
+  if (a !== undefined && (typeof a !== 'object' || !a || !('message' in a) || typeKey in a)) given.auth = { message: a };
+  const o = fill(given, TOP, '') as unknown as Resolved<In, Out>;
+  if (typeof o.url !== 'function') checkUrl(o.url);
+  if (o.auth && o.auth.message === undefined) throw invalid('auth.message', 'must be a message or a function');
+  if (o.queue && !['drop-oldest', 'drop-newest', 'throw'].includes(o.queue.overflow))
+    throw invalid('queue.overflow', "must be 'drop-oldest', 'drop-newest' or 'throw'", o.queue.overflow);
+  const h = o.heartbeat;
+  if (h) {
+    h.message ??= { [typeKey]: 'ping' } as never;
+    h.isPong ??= (m) => (m as Obj)[typeKey] === 'pong';
+  }
+  if (o.reconnect) o.reconnect.jitter = Math.min(1, o.reconnect.jitter);
+  o.logger ??= console;
+  return o;
+};

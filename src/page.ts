@@ -1,0 +1,32 @@
+/** What the client does when the page or the network changes. */
+export interface PageEvents {
+  online(): void;
+  offline(): void;
+  visible(): void;
+  /** `pagehide` into the back/forward cache */
+  freeze(): void;
+  /** `pageshow` out of the back/forward cache */
+  thaw(): void;
+}
+
+/**
+ * Listens to the browser events that matter to a long-lived connection and returns the
+ * function that removes every listener. Does nothing outside a browser.
+ */
+export const watchPage = (on: PageEvents): (() => void) => {
+  const w = globalThis as unknown as Window;
+  const d = w.document as Document | undefined;
+  const persisted = (f: () => void) => (e: Event) => (e as PageTransitionEvent).persisted && f();
+  const list: [EventTarget | undefined, string, (e: Event) => void][] = [
+    [w, 'online', () => on.online()],
+    [w, 'offline', () => on.offline()],
+    [d, 'visibilitychange', () => d!.visibilityState === 'visible' && on.visible()],
+    [w, 'pagehide', persisted(() => on.freeze())],
+    [w, 'pageshow', persisted(() => on.thaw())],
+  ];
+  const each = (m: 'addEventListener' | 'removeEventListener') => {
+    for (const [t, name, f] of list) t?.[m]?.(name, f);
+  };
+  each('addEventListener');
+  return () => each('removeEventListener');
+};
