@@ -5,7 +5,7 @@ import { type ErrorCode, WebSocketClientError } from './errors';
 import { Heartbeat } from './heartbeat';
 import { checkUrl, type Resolved, resolveOptions } from './options';
 import { watchPage } from './page';
-import { Queue, type QueueLimits } from './queue';
+import { Queue } from './queue';
 import { Timers } from './timers';
 import type { ClientOptions, CloseInfo, Message, SendResult, State, StateDetail, WebSocketLike } from './types';
 
@@ -16,11 +16,11 @@ export type MessageOf<In extends Message, T> = [Extract<In, { type: T }>] extend
 export type MessageHandler<In extends Message, T> = (msg: T extends '*' ? In : MessageOf<In, T>) => void;
 
 /**
- * A plugin hooks into the client's data path; opt-in features (delivery guarantees,
- * request/response) are built on it so that apps that do not use them do not pay for them.
+ * A plugin hooks into the client's data path. Opt-in features (delivery guarantees,
+ * request/response) are built on it, so apps that do not use them do not pay for them.
  */
 export interface ClientPlugin<In extends Message = Message, Out = Message> {
-  /** Runs on every open after auth and the `open` listeners, before the queue flushes. */
+  /** Runs on every open after auth and the `open` listeners, before the queue flushes; what it sends goes first. */
   open?(): void;
   /** Sees every outgoing message before it is serialised and returns the one to send. */
   send?(msg: Out): Out;
@@ -32,8 +32,14 @@ export interface ClientPlugin<In extends Message = Message, Out = Message> {
   close?(): void;
 }
 
-const ABNORMAL = 1006;
 type Listener = (...args: never[]) => void;
+
+/** A value, or what a function given in its place returns. */
+const value = <T>(v: T | (() => T)): T => (typeof v === 'function' ? (v as () => T)() : v);
+
+/** UTF-8 size of a frame, for `queue.maxBytes`. */
+const size = (data: unknown): number =>
+  typeof data === 'string' ? new TextEncoder().encode(data).length : ((data as { byteLength?: number; size?: number }).byteLength ?? (data as Blob).size);
 
 /**
  * A WebSocket connection that stays useful: it reconnects with backoff and jitter, queues
@@ -55,20 +61,22 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   private hb?: Heartbeat;
   /** message handlers, by type */
   private handlers = mitt<Record<string, unknown>>();
-  /** the client's own events: state, error, latency; apart from messages so names never collide */
+  /** the client's own events (state, error, latency), apart from messages so names never collide */
   private events = mitt<Record<string, unknown>>();
   private timers = new Timers();
   private plugins: ClientPlugin<In, Out>[] = [];
   /** bumped whenever a socket is torn down, so a late async step knows it is stale */
   private gen = 0;
   private openedAt = 0;
-  /** while `open` listeners and plugins run, sends skip the queue (SPEC order on open) */
+  /** while `open` listeners and plugins run, sends skip the queue (the order on open) */
   private direct = false;
   private unwatch?: () => void;
-  /** the auth frame last written, and whether the one retry after a refusal was used */
+  /** the auth frame last written */
   private authFrame?: unknown;
+  /** the one retry after a refusal is used */
   private authRetried = false;
-  private nextAuth?: { m: Out };
+  /** fresh credentials being fetched after a refusal, for the next open */
+  private nextAuth?: Promise<Out>;
 
   /** @throws {@link WebSocketClientError} `INVALID_OPTIONS`, naming the option */
   constructor(options: ClientOptions<In, Out>) {
@@ -92,22 +100,22 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     return this.hb?.latency;
   }
 
-  /** Start, or restart after `close()`. Does nothing while already connecting or connected. */
+  /** Start, or restart after `close()`. While waiting to reconnect: now. Otherwise does nothing. */
   connect(): void {
-    if (this.state === 'reconnecting') return this.open();
-    if (this.state !== 'idle' && this.state !== 'closed') return;
-    if (this.o.pageEvents && !this.unwatch) {
-      this.unwatch = watchPage({
+    const s = this.state;
+    if (s === 'reconnecting') return this.open();
+    if (s !== 'idle' && s !== 'closed') return;
+    if (this.o.pageEvents)
+      this.unwatch ??= watchPage({
         online: () => this.wake(true),
         offline: () => this.hb?.verify(),
         visible: () => this.wake(false),
         freeze: () => {
-          this.teardown(1000, 'page frozen');
+          this.teardown(1000);
           this.set('reconnecting');
         },
         thaw: () => this.wake(true),
       });
-    }
     this.attempt = 0;
     this.authRetried = false;
     this.open();
@@ -118,14 +126,10 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
    * @param code - 1000 or 3000–4999
    */
   close(code = 1000, reason = ''): void {
-    if (code !== 1000 && !(code >= 3000 && code <= 4999))
-      throw new WebSocketClientError('INVALID_OPTIONS', 'close code must be 1000 or 3000-4999', code);
-    this.unwatch?.();
-    this.unwatch = undefined;
+    if (code !== 1000 && !(code >= 3000 && code < 5000)) throw new WebSocketClientError('INVALID_OPTIONS', 'close code must be 1000 or 3000-4999', code);
     if (this.ws) this.set('closing');
-    this.teardown(code, reason);
     for (const p of this.plugins) p.close?.();
-    this.set('closed', { closeInfo: { code, reason, wasClean: true } });
+    this.end({ code, reason, wasClean: true }, undefined, code);
   }
 
   /** `close()`, then drop the queue and every listener, handler and plugin. */
@@ -138,20 +142,21 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   }
 
   /**
-   * Serialise now and send when open (and authenticated), otherwise queue.
+   * Serialise now; send when open (and authenticated), otherwise queue.
    * @param opts.queue - `false`: send now or drop, never replay later
    * @throws {@link WebSocketClientError} `SERIALIZE_ERROR` (nothing is queued), or `QUEUE_OVERFLOW` with `overflow: 'throw'`
    */
   send(msg: Out, opts?: { queue?: boolean }): SendResult {
     for (const p of this.plugins) if (p.send) msg = p.send(msg);
     const data = this.encode(msg);
+    const q = this.q;
     if (this.state === 'open' && (this.direct || !this.queued) && !this.busy()) {
       this.write(data, msg);
       return 'sent';
     }
-    if (opts?.queue === false || !this.q) return 'dropped';
-    const r = this.q.push({ data, msg, at: Date.now(), size: (this.o.queue as QueueLimits).maxBytes < Infinity ? size(data) : 0 });
-    if (this.state === 'open') this.flush();
+    if (opts?.queue === false || !q) return 'dropped';
+    const r = q.push({ data, msg, at: Date.now(), size: (this.o.queue as Queue['o']).maxBytes < Infinity ? size(data) : 0 });
+    this.flush();
     return r;
   }
 
@@ -201,74 +206,64 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   // ---- connection ----
 
   private open(): void {
-    const gen = ++this.gen;
     const o = this.o;
+    const WS = o.WebSocket ?? (globalThis as { WebSocket?: ClientOptions['WebSocket'] }).WebSocket;
+    this.gen++;
     this.timers.clear();
     this.set('connecting');
-    const WS = o.WebSocket ?? (globalThis as { WebSocket?: ClientOptions['WebSocket'] }).WebSocket;
-    if (!WS) return this.stop(undefined, this.err('NO_WEBSOCKET', 'no WebSocket here: pass options.WebSocket'));
-    Promise.resolve()
-      .then(() => (typeof o.url === 'function' ? o.url() : o.url))
-      .then(
-        (url) => {
-          if (gen !== this.gen) return;
-          let ws: WebSocketLike;
-          try {
-            ws = this.ws = new WS(checkUrl(url), o.protocols);
-          } catch (e) {
-            return this.stop(undefined, e instanceof WebSocketClientError ? e : this.err('CONNECT_ERROR', String(e), url, e));
-          }
-          ws.binaryType = o.binaryType;
-          ws.onopen = () => this.opened();
-          ws.onmessage = (e: { data: unknown }) => this.receive(e.data);
-          ws.onclose = (e: CloseInfo) => this.drop(e);
-          ws.onerror = () => {}; // a close event follows; `ws` in Node throws on an unheard error
-          this.timers.set('connect', o.connectTimeout, () => this.lost('CONNECT_TIMEOUT', 'connect timeout'));
-        },
-        (e) => gen === this.gen && this.lost('CONNECT_ERROR', 'options.url factory failed', e),
-      );
+    if (!WS) return this.end(undefined, this.err('NO_WEBSOCKET', 'no WebSocket here: pass options.WebSocket'));
+    this.later(
+      () => value(o.url),
+      (url) => {
+        const ws = (this.ws = new WS(checkUrl(url), o.protocols));
+        ws.binaryType = o.binaryType;
+        ws.onopen = () => this.opened();
+        ws.onmessage = (e: { data: unknown }) => this.receive(e.data);
+        ws.onclose = (e: CloseInfo) => this.drop(e);
+        ws.onerror = () => {}; // a close event follows; `ws` in Node throws on an unheard error
+        this.timers.set('connect', o.connectTimeout, () => this.lost(this.err('CONNECT_TIMEOUT')));
+      },
+      'CONNECT_ERROR',
+    );
   }
 
   private opened(): void {
-    const gen = this.gen;
     const a = this.o.auth;
+    const next = this.nextAuth;
     this.timers.clear('connect');
     this.openedAt = Date.now();
+    this.authFrame = undefined; // only ever the frame sent on this connection
     if (!a) return this.ready();
     this.set('authenticating');
-    const next = this.nextAuth;
     this.nextAuth = undefined;
-    Promise.resolve()
-      .then(() => (next ? next.m : typeof a.message === 'function' ? (a.message as () => Out)() : a.message))
-      .then((m) => {
-        if (gen !== this.gen) return;
+    this.later(
+      () => next ?? value(a.message as Out),
+      (m) => {
         this.write((this.authFrame = this.encode(m)));
-        this.log('auth sent');
-        if (a.isAck) this.timers.set('auth', a.timeout, () => this.lost('AUTH_TIMEOUT', 'no auth ack'));
+        if (a.isAck) this.timers.set('auth', a.timeout, () => this.lost(this.err('AUTH_TIMEOUT')));
         else this.ready();
-      })
-      .catch((e) => gen === this.gen && this.lost('AUTH_ERROR', 'options.auth factory failed', e));
+      },
+      'AUTH_ERROR',
+    );
   }
 
-  /** Authenticated: the order of SPEC §2.4 from step 3 on. */
+  /** Authenticated: the order on open from step 3 on. */
   private ready(): void {
     const h = this.o.heartbeat;
     this.timers.clear('auth');
-    if (h) {
-      this.hb ??= new Heartbeat(
+    if (h)
+      (this.hb ??= new Heartbeat(
         h,
         () => {
           // straight to the socket: a ping is not app data for the queue or plugins
           try {
-            this.write(this.encode(typeof h.message === 'function' ? (h.message as () => Out)() : (h.message as Out)));
+            this.write(this.encode(value(h.message as Out)));
           } catch (e) {
             this.fail(e as WebSocketClientError);
           }
         },
-        () => this.lost('HEARTBEAT_TIMEOUT', 'heartbeat timeout'),
-      );
-      this.hb.start();
-    }
+        () => this.lost(this.err('HEARTBEAT_TIMEOUT')),
+      )).start();
     this.direct = true;
     this.set('open');
     for (const p of this.plugins) p.open?.();
@@ -277,29 +272,25 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   }
 
   private receive(data: unknown): void {
-    const o = this.o;
-    const a = o.auth;
-    const h = o.heartbeat;
+    const { auth: a, heartbeat: h, typeKey } = this.o;
     let msg: In;
     try {
-      msg = o.deserialize(data) as In;
+      msg = this.o.deserialize(data) as In;
     } catch (e) {
-      return this.fail(this.err('PARSE_ERROR', 'cannot parse frame', data, e));
+      return this.fail(this.err('PARSE_ERROR', undefined, data, e));
     }
-    const type = (msg as Record<string, unknown> | null)?.[o.typeKey];
-    if (typeof type !== 'string') return this.fail(this.err('INVALID_MESSAGE', `message without a string "${o.typeKey}"`, msg));
+    const type = (msg as Record<string, unknown> | null)?.[typeKey];
+    if (typeof type !== 'string') return this.fail(this.err('INVALID_MESSAGE', `message without a string "${typeKey}"`, msg));
     this.log('recv', type);
     if (a?.isRejection?.(msg)) {
-      this.teardown(1000, 'auth rejected');
+      this.teardown(1000);
       return this.rejected({ code: 1000, reason: 'auth rejected', wasClean: true }, msg);
     }
     if (this.plugins.some((p) => p.message?.(msg) === false)) return;
     if (h && this.hb) {
       const pong = h.isPong(msg);
-      if (pong || h.anyMessage) {
-        const rtt = this.hb.alive(pong);
-        if (rtt !== undefined) this.emit('latency', rtt);
-      }
+      const rtt = (pong || h.anyMessage) && this.hb.alive(pong);
+      if (typeof rtt === 'number') this.emit('latency', rtt);
       if (pong && !h.dispatchPongs) return;
     }
     if (this.state === 'authenticating' && a?.isAck?.(msg)) {
@@ -313,64 +304,59 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
 
   // ---- the one close path ----
 
-  /** The connection failed for a reason the client noticed itself. */
-  private lost(code: ErrorCode, reason: string, cause?: unknown): void {
-    this.teardown(4000, reason);
-    this.fail(this.err(code, reason, undefined, cause));
-    this.drop({ code: ABNORMAL, reason, wasClean: false });
+  /** The client itself noticed the connection is no good. */
+  private lost(e: WebSocketClientError): void {
+    this.drop({ code: 1006, reason: e.code, wasClean: false }, e);
   }
 
-  /** A socket the app did not close has gone: reconnect, or stop if that is pointless. */
-  private drop(e: CloseInfo): void {
+  /** A connection the app did not close has gone: reconnect, or stop when that is pointless. */
+  private drop(closed: CloseInfo, e?: WebSocketClientError): void {
     const r = this.o.reconnect;
-    const info: CloseInfo = { code: e.code, reason: e.reason, wasClean: !!e.wasClean };
-    this.teardown();
+    const info: CloseInfo = { code: closed.code, reason: closed.reason, wasClean: !!closed.wasClean };
+    this.teardown(4000, info.reason);
+    if (e) this.fail(e);
     this.log('closed', info.code, info.reason);
-    if (r && this.openedAt && Date.now() - this.openedAt >= r.resetAfter) this.attempt = 0;
+    // a connection that stayed up long enough starts the count (and the auth retry) afresh
+    if (r && this.openedAt && Date.now() - this.openedAt >= r.resetAfter) {
+      this.attempt = 0;
+      this.authRetried = false;
+    }
     this.openedAt = 0;
     if (this.o.authFailureCodes.includes(info.code)) return this.rejected(info, info);
     if (!r || !(r.shouldReconnect ? r.shouldReconnect(info, this.attempt) : !r.fatalCloseCodes.includes(info.code)))
-      return this.stop(info);
-    if (this.attempt >= r.maxAttempts)
-      return this.stop(info, this.err('MAX_ATTEMPTS', `gave up after ${this.attempt} attempts`, info));
+      return this.end(info);
+    if (this.attempt >= r.maxAttempts) return this.end(info, this.err('MAX_ATTEMPTS', `gave up after ${this.attempt} attempts`, info));
     this.retry(info);
   }
 
   /**
-   * Credentials refused. Fatal, unless the auth factory now yields different credentials:
+   * Credentials refused. Final, unless the auth factory now yields different credentials:
    * then exactly one retry, never a loop against a server that keeps refusing.
    */
   private rejected(info: CloseInfo, data: unknown): void {
     const m = this.o.auth?.message;
-    const e = this.err('AUTH_REJECTED', 'authentication rejected', data);
-    if (typeof m !== 'function' || this.authRetried) return this.stop(info, e);
-    const gen = ++this.gen;
+    const e = this.err('AUTH_REJECTED', undefined, data);
+    if (typeof m !== 'function' || this.authRetried) return this.end(info, e);
     this.authRetried = true;
     this.fail(e);
-    this.set('reconnecting', { closeInfo: info });
-    Promise.resolve()
-      .then(m as () => Out)
-      .then(
-        (next) => {
-          if (gen !== this.gen) return;
-          if (this.encode(next) === this.authFrame) return this.stop(info); // refusal already reported
-          this.nextAuth = { m: next };
-          this.retry(info);
-        },
-        (x) => gen === this.gen && this.stop(info, this.err('AUTH_ERROR', 'options.auth factory failed', undefined, x)),
-      );
+    this.retry(info, (this.nextAuth = Promise.resolve().then(m as () => Out)));
   }
 
-  /** Wait the backoff delay (stretched while hidden; not at all while offline), then open. */
-  private retry(closeInfo?: CloseInfo): void {
-    const r = this.o.reconnect;
-    if (!r) return;
+  /**
+   * Wait the backoff delay (stretched while hidden; not at all while offline), then open.
+   * After a refusal the wait starts once the fresh credentials are in hand, so the retry sends
+   * them at once; the same credentials again end it.
+   */
+  private retry(closeInfo: CloseInfo, fresh?: Promise<Out>): void {
+    const r = this.o.reconnect as Exclude<Resolved<In, Out>['reconnect'], false>;
     const g = globalThis as { document?: Document; navigator?: Navigator };
-    const n = ++this.attempt;
-    const delay = backoff(n, r) * (g.document?.hidden ? r.hiddenFactor : 1);
+    const delay = backoff(++this.attempt, r) * (g.document?.hidden ? r.hiddenFactor : 1);
+    const wait = () => this.timers.set('retry', delay, () => this.open());
     if (g.navigator?.onLine === false) return this.set('reconnecting', { closeInfo });
     this.set('reconnecting', { delay, closeInfo });
-    this.timers.set('retry', delay, () => this.open());
+    if (!fresh) return wait();
+    // the refusal is reported already
+    this.later(() => fresh, (next) => (this.encode(next) === this.authFrame ? this.end(closeInfo) : wait()), 'AUTH_ERROR');
   }
 
   /** Network back, page shown or restored: reconnect now if waiting, else verify the connection. */
@@ -381,9 +367,9 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     this.open();
   }
 
-  /** Terminal: closed, with the reason. */
-  private stop(closeInfo?: CloseInfo, e?: WebSocketClientError): void {
-    this.teardown();
+  /** Terminal: no socket, no timer, no page listener; state `closed`. */
+  private end(closeInfo?: CloseInfo, e?: WebSocketClientError, code?: number): void {
+    this.teardown(code, closeInfo?.reason);
     this.unwatch?.();
     this.unwatch = undefined;
     if (e) this.fail(e);
@@ -407,6 +393,17 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     }
   }
 
+  /** Runs a (possibly async) step; its result is dropped if the socket it was for is gone meanwhile. */
+  private later<T>(step: () => T | Promise<T>, then: (v: T) => void, code: ErrorCode): void {
+    const gen = this.gen;
+    Promise.resolve()
+      .then(step)
+      .then((v) => gen === this.gen && then(v))
+      .catch(
+        (e) => gen === this.gen && this.lost(e instanceof WebSocketClientError ? e : this.err(code, undefined, undefined, e)),
+      );
+  }
+
   // ---- data ----
 
   private encode(msg: Out): unknown {
@@ -414,9 +411,9 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     try {
       data = this.o.serialize(msg);
     } catch (e) {
-      throw this.err('SERIALIZE_ERROR', 'cannot serialise message', msg, e);
+      throw this.err('SERIALIZE_ERROR', undefined, msg, e);
     }
-    if (data === undefined) throw this.err('SERIALIZE_ERROR', 'message serialised to nothing', msg);
+    if (data === undefined) throw this.err('SERIALIZE_ERROR', undefined, msg);
     return data;
   }
 
@@ -437,9 +434,9 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   /** Send what waits, oldest first, pausing while the socket's buffer is full. */
   private flush(): void {
     const q = this.q;
-    if (!q) return;
+    if (!q || this.state !== 'open') return;
     q.expire(Date.now());
-    while (q.items.length && this.state === 'open') {
+    while (q.items.length) {
       if (this.busy()) return this.timers.set('drain', 50, () => this.flush());
       const item = q.shift()!;
       this.write(item.data, item.msg);
@@ -461,7 +458,9 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
 
   private emit(name: string, ...args: unknown[]): void {
     dispatch(this.events.all.get(name), args, (e) =>
-      name === 'error' ? this.o.logger.warn('[resilient-ws] error listener threw', e) : this.fail(this.err('HANDLER_ERROR', `a ${name} listener threw`, args[0], e)),
+      name === 'error'
+        ? this.o.logger.warn('[resilient-ws] error listener threw', e)
+        : this.fail(this.err('HANDLER_ERROR', `a ${name} listener threw`, args[0], e)),
     );
   }
 
@@ -471,7 +470,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     else this.o.logger.warn('[resilient-ws]', e);
   }
 
-  private err(code: ErrorCode, message: string, data?: unknown, cause?: unknown): WebSocketClientError {
+  private err(code: ErrorCode, message?: string, data?: unknown, cause?: unknown): WebSocketClientError {
     return new WebSocketClientError(code, message, data, cause);
   }
 
@@ -479,9 +478,3 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     if (this.o.debug) this.o.logger.debug?.('[resilient-ws]', ...args);
   }
 }
-
-/** UTF-8 size of a frame, for `queue.maxBytes`. */
-const size = (data: unknown): number =>
-  typeof data === 'string'
-    ? new TextEncoder().encode(data).length
-    : ((data as { byteLength?: number; size?: number }).byteLength ?? (data as { size: number }).size ?? 0);

@@ -25,12 +25,12 @@ export class WebSocketClientError extends Error {
 
   /**
    * @param code - the reason
-   * @param message - a sentence for people
+   * @param message - a sentence for people; by default the code in words ("heartbeat timeout")
    * @param data - the message, frame or close info concerned
    * @param cause - the underlying error, if any
    */
-  constructor(code: ErrorCode, message: string, data?: unknown, cause?: unknown) {
-    super(message);
+  constructor(code: ErrorCode, message?: string, data?: unknown, cause?: unknown) {
+    super(message ?? code.toLowerCase().replace(/_/g, ' '));
     this.name = 'WebSocketClientError';
     this.code = code;
     this.data = data;

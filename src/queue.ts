@@ -31,7 +31,8 @@ export class Queue<T = unknown> {
   bytes = 0;
 
   constructor(
-    private o: QueueLimits,
+    /** the limits */
+    readonly o: QueueLimits,
     private onDrop: (error: WebSocketClientError) => void,
   ) {}
 
@@ -41,13 +42,13 @@ export class Queue<T = unknown> {
     this.expire(item.at);
     const full = () => this.items.length >= maxSize || this.bytes + item.size > maxBytes;
     if (full()) {
-      const e = this.err('QUEUE_OVERFLOW', `queue full (maxSize ${maxSize}, maxBytes ${maxBytes})`, item);
+      const e = this.err('QUEUE_OVERFLOW', item);
       if (overflow === 'throw') throw e;
       if (overflow === 'drop-newest' || item.size > maxBytes) {
         this.onDrop(e);
         return 'dropped';
       }
-      while (full()) this.onDrop(this.err('QUEUE_OVERFLOW', 'queue full: oldest message dropped', this.shift()!));
+      while (full()) this.onDrop(this.err('QUEUE_OVERFLOW', this.shift()!));
     }
     this.items.push(item);
     this.bytes += item.size;
@@ -64,11 +65,11 @@ export class Queue<T = unknown> {
   /** Drops (and reports) every frame older than `ttl`. */
   expire(now: number): void {
     while (this.items.length && now - this.items[0]!.at > this.o.ttl) {
-      this.onDrop(this.err('QUEUE_EXPIRED', `message older than ttl ${this.o.ttl} ms dropped`, this.shift()!));
+      this.onDrop(this.err('QUEUE_EXPIRED', this.shift()!));
     }
   }
 
-  private err(code: 'QUEUE_OVERFLOW' | 'QUEUE_EXPIRED', text: string, item: Queued<T>) {
-    return new WebSocketClientError(code, text, item.msg);
+  private err(code: 'QUEUE_OVERFLOW' | 'QUEUE_EXPIRED', item: Queued<T>) {
+    return new WebSocketClientError(code, undefined, item.msg);
   }
 }

@@ -17,11 +17,6 @@ export class Timers {
     );
   }
 
-  /** Whether a timer of that name is pending. */
-  has(name: string): boolean {
-    return this.m.has(name);
-  }
-
   /** Cancel one timer, or all of them. */
   clear(name?: string): void {
     for (const [k, t] of this.m) {

@@ -66,12 +66,17 @@ describe('connecting', () => {
     }
   });
 
-  it('reports INVALID_OPTIONS at connect when the URL factory returns a bad URL', async () => {
-    const { client, errors } = makeClient(() => 'ftp://nope');
+  it('reports INVALID_OPTIONS at connect when the URL factory returns a bad URL, and retries with backoff', async () => {
+    let url = 'ftp://nope';
+    const { client, errors } = makeClient(() => url);
     await tick();
     expect(errors.map((e) => e.code)).toEqual(['INVALID_OPTIONS']);
     expect(errors[0]!.message).toContain('options.url');
-    expect(client.state).toBe('closed');
+    expect(client.state).toBe('reconnecting');
+    url = srv.url;
+    await tick(110);
+    expect(client.state).toBe('open');
+    client.dispose();
   });
 
   it('retries with backoff when the URL factory throws (CONNECT_ERROR)', async () => {
