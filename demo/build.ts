@@ -1,0 +1,76 @@
+/**
+ * Bundles the demo pages' scripts into `demo/dist/` with esbuild (no CDN at run time):
+ *
+ * - `plain.js`: IIFE; uses the global `ResilientWS` from `/dist/resilient-ws.min.js` and does
+ *   not bundle the SDK (its imports of it are type-only).
+ * - `react.js`: IIFE with React, react-dom and the *built* package (`dist/index.mjs`,
+ *   `dist/react.mjs`) bundled; `NODE_ENV` is "development" so StrictMode double-mounts.
+ *
+ * Run after `npm run build`:  tsx demo/build.ts
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BuildOptions, build } from 'esbuild';
+
+const demoDir = path.dirname(fileURLToPath(import.meta.url));
+const repoDir = path.resolve(demoDir, '..');
+const outdir = path.join(demoDir, 'dist');
+const dist = (file: string): string => path.join(repoDir, 'dist', file);
+
+const common: BuildOptions = {
+  absWorkingDir: repoDir,
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2020',
+  outdir,
+  sourcemap: true,
+  logLevel: 'warning',
+  charset: 'utf8',
+};
+
+export async function buildDemo(): Promise<void> {
+  const missing = ['index.mjs', 'react.mjs', 'resilient-ws.min.js'].filter((f) => !existsSync(dist(f)));
+  if (missing.length > 0) {
+    throw new Error(`dist/${missing.join(', dist/')} missing: run \`npm run build\` first`);
+  }
+
+  const plain = build({
+    ...common,
+    entryPoints: { plain: path.join(demoDir, 'pages/plain.ts') },
+    // The SDK comes from the <script> build; importing it here would be a bug.
+    external: ['resilient-ws', 'resilient-ws/*'],
+    metafile: true,
+  });
+
+  const react = build({
+    ...common,
+    entryPoints: { react: path.join(demoDir, 'pages/react.tsx') },
+    jsx: 'automatic',
+    alias: {
+      'resilient-ws': dist('index.mjs'),
+      'resilient-ws/react': dist('react.mjs'),
+    },
+    define: { 'process.env.NODE_ENV': '"development"' },
+    metafile: true,
+  });
+
+  const [p, r] = await Promise.all([plain, react]);
+  const inputs = (m: typeof p.metafile): string[] => Object.keys(m?.inputs ?? {});
+  if (inputs(p.metafile).some((f) => f.startsWith('src/') || f.startsWith('dist/'))) {
+    throw new Error('plain.js must not bundle the SDK');
+  }
+  const sdk = inputs(r.metafile).filter((f) => f.startsWith('dist/') || f.startsWith('src/'));
+  if (!sdk.includes('dist/index.mjs') || !sdk.includes('dist/react.mjs') || sdk.some((f) => f.startsWith('src/'))) {
+    throw new Error(`react.js must bundle the built package (dist/index.mjs, dist/react.mjs); got ${sdk.join(', ')}`);
+  }
+  console.log(`demo pages built into ${path.relative(repoDir, outdir)}/ (plain.js, react.js)`);
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  buildDemo().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * `npm run demo` entry: starts the demo server and prints the pages' URLs.
+ *
+ *   tsx demo/main.ts [--port 8080] [--host 127.0.0.1]      (or PORT=8080)
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDemoServer } from './server';
+
+function argValue(name: string): string | undefined {
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === `--${name}`) return args[i + 1];
+    if (a?.startsWith(`--${name}=`)) return a.slice(name.length + 3);
+  }
+  return undefined;
+}
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 8080;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) {
+    console.error(`invalid port: ${raw}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  const port = parsePort(argValue('port') ?? process.env.PORT);
+  const host = argValue('host') ?? '127.0.0.1';
+  const server = await startDemoServer({ port, host, replay: true });
+
+  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const missing = [
+    ['dist/resilient-ws.min.js', 'npm run build'],
+    ['demo/dist/plain.js', 'npx tsx demo/build.ts'],
+    ['demo/dist/react.js', 'npx tsx demo/build.ts'],
+  ].filter(([file]) => !existsSync(path.join(repo, file ?? '')));
+
+  console.log(`
+resilient-ws demo
+  plain page (<script> build):  ${server.url}/
+  React page:                   ${server.url}/react.html
+  WebSocket endpoint:           ${server.wsUrl}
+
+  tokens: demo-token, alice, bob — or a short-lived one from ${server.url}/token?ttl=20
+  chaos:  POST ${server.url}/chaos/drop | /chaos/stall | /chaos/restart?down=3000
+  stats:  ${server.url}/stats
+`);
+  for (const [file, cmd] of missing) console.warn(`  warning: ${file} is missing — run \`${cmd}\` (or \`npm run demo\`)`);
+  console.log('Press Ctrl+C to stop.');
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) process.exit(1); // a second signal: do not wait
+    stopping = true;
+    console.log(`\n${signal}: shutting down`);
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,225 @@
+// The plain page: the SDK comes from the `<script>` build (`/dist/resilient-ws.min.js`, global
+// `ResilientWS`); this script is bundled by esbuild as an IIFE and never imports the SDK itself.
+// Everything the user or the server writes is rendered with `textContent`.
+import type { State, StateDetail, WebSocketClient, WebSocketClientError } from 'resilient-ws';
+import type { ChatMsg, ClientMsg, PriceMsg, ServerMsg } from '../protocol';
+import {
+  type ChaosAction,
+  chaos,
+  demoOptions,
+  fmtChange,
+  fmtCountdown,
+  fmtLatency,
+  fmtPrice,
+  fmtTime,
+  type LogKind,
+  TokenSource,
+} from './shared';
+
+declare global {
+  /** Set by `<script src="/dist/resilient-ws.min.js">`. */
+  const ResilientWS: typeof import('resilient-ws');
+  interface Window {
+    /** For a browser test or the console. */
+    demo?: { client: WebSocketClient<ServerMsg, ClientMsg>; tokens: TokenSource };
+  }
+}
+
+function $<T extends HTMLElement = HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`#${id} missing from the page`);
+  return el as T;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (className !== undefined) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+const MAX_LINES = 200;
+
+function prepend(list: HTMLElement, item: HTMLElement): void {
+  list.prepend(item);
+  while (list.childElementCount > MAX_LINES) list.lastElementChild?.remove();
+}
+
+function log(kind: LogKind, text: string): void {
+  const li = el('li', kind);
+  li.dataset.kind = kind;
+  li.append(el('time', undefined, fmtTime(Date.now())), text);
+  prepend($('event-log'), li);
+}
+
+const tokens = new TokenSource(log);
+
+if (typeof ResilientWS === 'undefined') {
+  log('error', 'ResilientWS global missing: build the library (npm run build) and reload');
+  throw new Error('ResilientWS global missing');
+}
+
+// Chat state the page re-applies on every open (the server forgets it with the connection).
+let username: string | undefined;
+let room: string | undefined = 'lobby';
+const seenChat = new Set<number>();
+
+const client = new ResilientWS.WebSocketClient<ServerMsg, ClientMsg>(demoOptions(tokens));
+window.demo = { client, tokens };
+
+// ------------------------------------------------------------------ connection status
+
+let retryAt: number | undefined;
+
+function renderStatus(): void {
+  const badge = $('state');
+  if (badge.dataset.state !== client.state) {
+    badge.dataset.state = client.state;
+    badge.textContent = client.state;
+  }
+  $('queued').textContent = String(client.queued);
+  $('latency').textContent = fmtLatency(client.latency);
+  $('attempt').textContent = String(client.attempt);
+  $('countdown').textContent = client.state === 'reconnecting' ? fmtCountdown(retryAt) : '–';
+  $('token-info').textContent = tokens.describe();
+}
+
+client.onStateChange((state: State, detail: StateDetail) => {
+  retryAt = state === 'reconnecting' && detail.delay !== undefined ? Date.now() + detail.delay : undefined;
+  let text = state;
+  if (detail.closeInfo !== undefined && (state === 'reconnecting' || state === 'closed')) {
+    const { code, reason } = detail.closeInfo;
+    text += ` — closed ${code}${reason ? ` "${reason}"` : ''}`;
+  }
+  if (state === 'reconnecting') {
+    text += ` — attempt ${detail.attempt}${detail.delay !== undefined ? ` in ${(detail.delay / 1000).toFixed(1)} s` : ' when the network/page allows'}`;
+  }
+  log('state', text);
+  if (state === 'open') {
+    // SPEC §2.4: what an open listener sends goes out before the queue — re-join here.
+    if (username !== undefined) client.send({ type: 'set_username', username }, { queue: false });
+    if (room !== undefined) client.send({ type: 'join', room }, { queue: false });
+  }
+  renderStatus();
+});
+
+client.onError((err: WebSocketClientError) => {
+  log('error', `${err.code}: ${err.message}`);
+  renderStatus();
+});
+
+client.onLatency(() => renderStatus());
+setInterval(renderStatus, 200);
+
+client.on('auth_ok', (m) => {
+  $('user').textContent = `as ${m.user}`;
+});
+client.on('error', (m) => log('error', `server: ${m.message}`));
+
+// ------------------------------------------------------------------ chat
+
+function chatLine(className: string, time: number, who: string | undefined, text: string): void {
+  const li = el('li', className);
+  li.dataset.testid = 'chat-line';
+  li.append(el('time', undefined, fmtTime(time)));
+  if (who !== undefined) li.append(el('span', 'who', who));
+  li.append(el('span', 'text', text));
+  const list = $('chat-log');
+  list.append(li);
+  while (list.childElementCount > MAX_LINES) list.firstElementChild?.remove();
+  list.scrollTop = list.scrollHeight;
+}
+
+client.on('chat', (m: ChatMsg) => {
+  if (seenChat.has(m.id)) return; // history replayed on re-join
+  seenChat.add(m.id);
+  chatLine(m.replay ? 'replay' : '', m.timestamp, m.user, m.text);
+});
+
+client.on('system', (m) => {
+  chatLine('system', m.timestamp, undefined, m.text);
+});
+
+function renderRoom(): void {
+  $('current-room').textContent = room ?? '—';
+}
+
+$<HTMLFormElement>('username-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const name = $<HTMLInputElement>('username').value.trim();
+  if (name === '') return;
+  username = name;
+  const r = client.send({ type: 'set_username', username: name }, { queue: false });
+  if (r !== 'sent') log('info', `username ${name} will be sent on the next open`);
+});
+
+$<HTMLFormElement>('room-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const name = $<HTMLInputElement>('room').value.trim();
+  if (name === '') return;
+  room = name;
+  renderRoom();
+  const r = client.send({ type: 'join', room: name }, { queue: false });
+  if (r !== 'sent') log('info', `will join ${name} on the next open`);
+});
+
+$('leave').addEventListener('click', () => {
+  room = undefined;
+  renderRoom();
+  client.send({ type: 'leave' }, { queue: false });
+});
+
+$<HTMLFormElement>('message-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const input = $<HTMLInputElement>('message');
+  const text = input.value;
+  if (text.trim() === '') return;
+  const result = client.send({ type: 'message', text });
+  input.value = '';
+  if (result !== 'sent') log('info', `message ${result} (${client.queued} waiting)`);
+  renderStatus();
+});
+
+renderRoom();
+
+// ------------------------------------------------------------------ prices
+
+const priceRows = new Map<string, HTMLTableRowElement>();
+
+client.on('price', (m: PriceMsg) => {
+  let row = priceRows.get(m.symbol);
+  if (row === undefined) {
+    row = el('tr');
+    row.dataset.symbol = m.symbol;
+    row.append(el('td', 'symbol', m.symbol), el('td', 'price'), el('td', 'change'));
+    priceRows.set(m.symbol, row);
+    $('prices').querySelector('tbody')?.append(row);
+  }
+  const [, price, change] = Array.from(row.cells);
+  if (price !== undefined) price.textContent = fmtPrice(m.price);
+  if (change !== undefined) {
+    change.textContent = fmtChange(m.change);
+    change.className = `change ${m.change >= 0 ? 'up' : 'down'}`;
+  }
+});
+
+// ------------------------------------------------------------------ controls
+
+$<HTMLInputElement>('short-token').addEventListener('change', (e) => {
+  tokens.shortLived = (e.target as HTMLInputElement).checked;
+  log('info', tokens.shortLived ? 'short-lived tokens from the next open on' : 'fixed demo-token from the next open on');
+  renderStatus();
+});
+
+$('connect').addEventListener('click', () => client.connect());
+$('disconnect').addEventListener('click', () => client.close());
+
+for (const action of ['drop', 'stall', 'restart'] as const satisfies readonly ChaosAction[]) {
+  $(`chaos-${action}`).addEventListener('click', () => {
+    void chaos(action).then((line) => log('chaos', line));
+  });
+}
+
+$('clear-log').addEventListener('click', () => $('event-log').replaceChildren());
+
+renderStatus();
