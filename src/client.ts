@@ -2,11 +2,10 @@ import mitt from 'mitt';
 import { backoff } from './backoff';
 import { dispatch } from './dispatch';
 import { type ErrorCode, WebSocketClientError } from './errors';
-import { Heartbeat } from './heartbeat';
+import { type Heartbeat, heartbeat } from './heartbeat';
 import { checkUrl, type Resolved, resolveOptions } from './options';
 import { watchPage } from './page';
-import { Queue } from './queue';
-import { Timers } from './timers';
+import { type Queue, type QueueLimits, queue } from './queue';
 import type { ClientOptions, CloseInfo, Message, SendResult, State, StateDetail, WebSocketLike } from './types';
 
 /** The message of type `T` out of the union `In`; `In` itself when the union does not name `T`. */
@@ -55,70 +54,74 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   /** Consecutive reconnect attempts since the last stable connection. */
   attempt = 0;
 
-  private o: Resolved<In, Out>;
-  private ws?: WebSocketLike;
-  private q?: Queue<Out>;
-  private hb?: Heartbeat;
+  private _o: Resolved<In, Out>;
+  private _ws?: WebSocketLike;
+  private _q?: Queue<Out>;
+  private _hb?: Heartbeat;
   /** message handlers, by type */
-  private handlers = mitt<Record<string, unknown>>();
+  private _handlers = mitt<Record<string, unknown>>();
   /** the client's own events (state, error, latency), apart from messages so names never collide */
-  private events = mitt<Record<string, unknown>>();
-  private timers = new Timers();
-  private plugins: ClientPlugin<In, Out>[] = [];
+  private _events = mitt<Record<string, unknown>>();
+  /**
+   * The one pending phase timer: connect timeout, auth timeout, reconnect wait or queue drain.
+   * The phases never overlap, so one slot is enough, and the close path clears it.
+   */
+  private _timer?: ReturnType<typeof setTimeout>;
+  private _plugins: ClientPlugin<In, Out>[] = [];
   /** bumped whenever a socket is torn down, so a late async step knows it is stale */
-  private gen = 0;
-  private openedAt = 0;
+  private _gen = 0;
+  private _openedAt = 0;
   /** while `open` listeners and plugins run, sends skip the queue (the order on open) */
-  private direct = false;
-  private unwatch?: () => void;
+  private _direct = false;
+  private _unwatch?: () => void;
   /** the auth frame last written */
-  private authFrame?: unknown;
+  private _authFrame?: unknown;
   /** the one retry after a refusal is used */
-  private authRetried = false;
+  private _authRetried = false;
   /** fresh credentials being fetched after a refusal, for the next open */
-  private nextAuth?: Promise<Out>;
+  private _nextAuth?: Promise<Out>;
 
   /** @throws {@link WebSocketClientError} `INVALID_OPTIONS`, naming the option */
   constructor(options: ClientOptions<In, Out>) {
-    const o = (this.o = resolveOptions(options));
-    if (o.queue) this.q = new Queue<Out>(o.queue, (e) => this.fail(e));
+    const o = (this._o = resolveOptions(options));
+    if (o.queue) this._q = queue<Out>(o.queue, (e) => this._fail(e));
     if (o.autoConnect) this.connect();
   }
 
   /** The native `readyState` of the current socket; `WebSocket.CLOSED` (3) when there is none. */
   get readyState(): number {
-    return this.ws ? this.ws.readyState : 3;
+    return this._ws?.readyState ?? 3;
   }
 
   /** Messages waiting in the queue. */
   get queued(): number {
-    return this.q ? this.q.items.length : 0;
+    return this._q?.items.length ?? 0;
   }
 
   /** Round trip of the last heartbeat, ms. */
   get latency(): number | undefined {
-    return this.hb?.latency;
+    return this._hb?.latency;
   }
 
   /** Start, or restart after `close()`. While waiting to reconnect: now. Otherwise does nothing. */
   connect(): void {
     const s = this.state;
-    if (s === 'reconnecting') return this.open();
+    if (s === 'reconnecting') return this._open();
     if (s !== 'idle' && s !== 'closed') return;
-    if (this.o.pageEvents)
-      this.unwatch ??= watchPage({
-        online: () => this.wake(true),
-        offline: () => this.hb?.verify(),
-        visible: () => this.wake(false),
+    if (this._o.pageEvents)
+      this._unwatch ??= watchPage({
+        online: () => this._wake(true),
+        offline: () => this._hb?.verify(),
+        visible: () => this._wake(false),
         freeze: () => {
-          this.teardown(1000);
-          this.set('reconnecting');
+          this._teardown(1000);
+          this._set('reconnecting');
         },
-        thaw: () => this.wake(true),
+        thaw: () => this._wake(true),
       });
     this.attempt = 0;
-    this.authRetried = false;
-    this.open();
+    this._authRetried = false;
+    this._open();
   }
 
   /**
@@ -126,19 +129,19 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
    * @param code - 1000 or 3000–4999
    */
   close(code = 1000, reason = ''): void {
-    if (code !== 1000 && !(code >= 3000 && code < 5000)) throw new WebSocketClientError('INVALID_OPTIONS', 'close code must be 1000 or 3000-4999', code);
-    if (this.ws) this.set('closing');
-    for (const p of this.plugins) p.close?.();
-    this.end({ code, reason, wasClean: true }, undefined, code);
+    if (code !== 1000 && (code < 3000 || code > 4999)) throw this._err('INVALID_OPTIONS', 'close code must be 1000 or 3000-4999', code);
+    if (this._ws) this._set('closing');
+    for (const p of this._plugins) p.close?.();
+    this._end({ code, reason, wasClean: true }, undefined, code);
   }
 
   /** `close()`, then drop the queue and every listener, handler and plugin. */
   dispose(): void {
     this.close();
-    if (this.q) this.q.items = [];
-    this.handlers.all.clear();
-    this.events.all.clear();
-    this.plugins = [];
+    if (this._q) this._q.items.length = 0;
+    this._handlers.all.clear();
+    this._events.all.clear();
+    this._plugins = [];
   }
 
   /**
@@ -147,22 +150,22 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
    * @throws {@link WebSocketClientError} `SERIALIZE_ERROR` (nothing is queued), or `QUEUE_OVERFLOW` with `overflow: 'throw'`
    */
   send(msg: Out, opts?: { queue?: boolean }): SendResult {
-    for (const p of this.plugins) if (p.send) msg = p.send(msg);
-    const data = this.encode(msg);
-    const q = this.q;
-    if (this.state === 'open' && (this.direct || !this.queued) && !this.busy()) {
-      this.write(data, msg);
+    for (const p of this._plugins) if (p.send) msg = p.send(msg);
+    const data = this._encode(msg);
+    const q = this._q;
+    if (this.state === 'open' && (this._direct || !this.queued) && !this._busy()) {
+      this._write(data, msg);
       return 'sent';
     }
     if (opts?.queue === false || !q) return 'dropped';
-    const r = q.push({ data, msg, at: Date.now(), size: (this.o.queue as Queue['o']).maxBytes < Infinity ? size(data) : 0 });
-    this.flush();
+    const r = q.push({ data, msg, at: Date.now(), size: (this._o.queue as QueueLimits).maxBytes < Infinity ? size(data) : 0 });
+    this._flush();
     return r;
   }
 
   /** Handle messages of one type (narrowed), or `'*'` for all. Returns the unsubscribe function. */
   on<T extends In['type'] | '*'>(type: T, handler: MessageHandler<In, T>): () => void {
-    this.handlers.on(type, handler as never);
+    this._handlers.on(type, handler as never);
     return () => this.off(type, handler);
   }
 
@@ -177,169 +180,166 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
 
   /** Remove a handler added with `on`. */
   off<T extends In['type'] | '*'>(type: T, handler: MessageHandler<In, T>): void {
-    this.handlers.off(type, handler as never);
+    this._handlers.off(type, handler as never);
   }
 
   /** Listen to state changes. Returns the unsubscribe function. */
   onStateChange(listener: (state: State, detail: StateDetail) => void): () => void {
-    return this.listen('state', listener);
+    return this._listen('state', listener);
   }
 
   /** Listen to errors. Without any listener, errors go to `logger.warn`. Returns the unsubscribe function. */
   onError(listener: (error: WebSocketClientError) => void): () => void {
-    return this.listen('error', listener);
+    return this._listen('error', listener);
   }
 
   /** Listen to heartbeat round trips, ms. Returns the unsubscribe function. */
   onLatency(listener: (ms: number) => void): () => void {
-    return this.listen('latency', listener);
+    return this._listen('latency', listener);
   }
 
   /** Plug a feature into the data path. Returns the function that removes it. */
   use(plugin: ClientPlugin<In, Out>): () => void {
-    this.plugins.push(plugin);
+    this._plugins.push(plugin);
     return () => {
-      this.plugins = this.plugins.filter((p) => p !== plugin);
+      this._plugins = this._plugins.filter((p) => p !== plugin);
     };
   }
 
   // ---- connection ----
 
-  private open(): void {
-    const o = this.o;
+  private _open(): void {
+    const o = this._o;
     const WS = o.WebSocket ?? (globalThis as { WebSocket?: ClientOptions['WebSocket'] }).WebSocket;
-    this.gen++;
-    this.timers.clear();
-    this.set('connecting');
-    if (!WS) return this.end(undefined, this.err('NO_WEBSOCKET', 'no WebSocket here: pass options.WebSocket'));
-    this.later(
+    this._gen++;
+    this._wait();
+    this._set('connecting');
+    if (!WS) return this._end(undefined, this._err('NO_WEBSOCKET', 'no WebSocket: pass options.WebSocket'));
+    this._later(
       () => value(o.url),
       (url) => {
-        const ws = (this.ws = new WS(checkUrl(url), o.protocols));
+        const ws = (this._ws = new WS(checkUrl(url), o.protocols));
         ws.binaryType = o.binaryType;
-        ws.onopen = () => this.opened();
-        ws.onmessage = (e: { data: unknown }) => this.receive(e.data);
-        ws.onclose = (e: CloseInfo) => this.drop(e);
+        ws.onopen = () => this._opened();
+        ws.onmessage = (e: { data: unknown }) => this._receive(e.data);
+        ws.onclose = (e: CloseInfo) => this._drop(e);
         ws.onerror = () => {}; // a close event follows; `ws` in Node throws on an unheard error
-        this.timers.set('connect', o.connectTimeout, () => this.lost(this.err('CONNECT_TIMEOUT')));
+        this._wait(o.connectTimeout, () => this._lost(this._err('CONNECT_TIMEOUT')));
       },
       'CONNECT_ERROR',
     );
   }
 
-  private opened(): void {
-    const a = this.o.auth;
-    const next = this.nextAuth;
-    this.timers.clear('connect');
-    this.openedAt = Date.now();
-    this.authFrame = undefined; // only ever the frame sent on this connection
-    if (!a) return this.ready();
-    this.set('authenticating');
-    this.nextAuth = undefined;
-    this.later(
+  private _opened(): void {
+    const a = this._o.auth;
+    const next = this._nextAuth;
+    this._wait();
+    this._openedAt = Date.now();
+    this._authFrame = undefined; // only ever the frame sent on this connection
+    if (!a) return this._ready();
+    this._set('authenticating');
+    this._nextAuth = undefined;
+    this._later(
       () => next ?? value(a.message as Out),
       (m) => {
-        this.write((this.authFrame = this.encode(m)));
-        if (a.isAck) this.timers.set('auth', a.timeout, () => this.lost(this.err('AUTH_TIMEOUT')));
-        else this.ready();
+        this._write((this._authFrame = this._encode(m)));
+        if (a.isAck) this._wait(a.timeout, () => this._lost(this._err('AUTH_TIMEOUT')));
+        else this._ready();
       },
       'AUTH_ERROR',
     );
   }
 
   /** Authenticated: the order on open from step 3 on. */
-  private ready(): void {
-    const h = this.o.heartbeat;
-    this.timers.clear('auth');
+  private _ready(): void {
+    const h = this._o.heartbeat;
+    this._wait();
     if (h)
-      (this.hb ??= new Heartbeat(
+      (this._hb ??= heartbeat(
         h,
         () => {
           // straight to the socket: a ping is not app data for the queue or plugins
           try {
-            this.write(this.encode(value(h.message as Out)));
+            this._write(this._encode(value(h.message as Out)));
           } catch (e) {
-            this.fail(e as WebSocketClientError);
+            this._fail(e as WebSocketClientError);
           }
         },
-        () => this.lost(this.err('HEARTBEAT_TIMEOUT')),
+        () => this._lost(this._err('HEARTBEAT_TIMEOUT')),
       )).start();
-    this.direct = true;
-    this.set('open');
-    for (const p of this.plugins) p.open?.();
-    this.direct = false;
-    this.flush();
+    this._direct = true;
+    this._set('open');
+    for (const p of this._plugins) p.open?.();
+    this._direct = false;
+    this._flush();
   }
 
-  private receive(data: unknown): void {
-    const { auth: a, heartbeat: h, typeKey } = this.o;
+  private _receive(data: unknown): void {
+    const { auth: a, heartbeat: h, typeKey } = this._o;
     let msg: In;
     try {
-      msg = this.o.deserialize(data) as In;
+      msg = this._o.deserialize(data) as In;
     } catch (e) {
-      return this.fail(this.err('PARSE_ERROR', undefined, data, e));
+      return this._fail(this._err('PARSE_ERROR', undefined, data, e));
     }
     const type = (msg as Record<string, unknown> | null)?.[typeKey];
-    if (typeof type !== 'string') return this.fail(this.err('INVALID_MESSAGE', `message without a string "${typeKey}"`, msg));
-    this.log('recv', type);
+    if (typeof type !== 'string') return this._fail(this._err('INVALID_MESSAGE', `no string "${typeKey}"`, msg));
+    this._log('recv', type);
     if (a?.isRejection?.(msg)) {
-      this.teardown(1000);
-      return this.rejected({ code: 1000, reason: 'auth rejected', wasClean: true }, msg);
+      this._teardown(1000);
+      return this._rejected({ code: 1000, reason: 'auth rejected', wasClean: true }, msg);
     }
-    if (this.plugins.some((p) => p.message?.(msg) === false)) return;
-    if (h && this.hb) {
+    if (this._plugins.some((p) => p.message?.(msg) === false)) return;
+    if (h && this._hb) {
       const pong = h.isPong(msg);
-      const rtt = (pong || h.anyMessage) && this.hb.alive(pong);
-      if (typeof rtt === 'number') this.emit('latency', rtt);
+      const rtt = (pong || h.anyMessage) && this._hb.alive(pong);
+      if (typeof rtt === 'number') this._emit('latency', rtt);
       if (pong && !h.dispatchPongs) return;
     }
     if (this.state === 'authenticating' && a?.isAck?.(msg)) {
-      this.authRetried = false;
-      this.ready();
+      this._authRetried = false;
+      this._ready();
     }
-    const fail = (e: unknown) => this.fail(this.err('HANDLER_ERROR', `a "${type}" handler threw`, msg, e));
-    dispatch(this.handlers.all.get(type), [msg], fail);
-    dispatch(this.handlers.all.get('*'), [msg], fail);
+    for (const t of [type, '*']) dispatch(this._handlers.all.get(t), [msg], (e) => this._fail(this._err('HANDLER_ERROR', `${t} handler threw`, msg, e)));
   }
 
   // ---- the one close path ----
 
   /** The client itself noticed the connection is no good. */
-  private lost(e: WebSocketClientError): void {
-    this.drop({ code: 1006, reason: e.code, wasClean: false }, e);
+  private _lost(e: WebSocketClientError): void {
+    this._drop({ code: 1006, reason: e.code, wasClean: false }, e);
   }
 
   /** A connection the app did not close has gone: reconnect, or stop when that is pointless. */
-  private drop(closed: CloseInfo, e?: WebSocketClientError): void {
-    const r = this.o.reconnect;
+  private _drop(closed: CloseInfo, e?: WebSocketClientError): void {
+    const r = this._o.reconnect;
     const info: CloseInfo = { code: closed.code, reason: closed.reason, wasClean: !!closed.wasClean };
-    this.teardown(4000, info.reason);
-    if (e) this.fail(e);
-    this.log('closed', info.code, info.reason);
+    this._teardown(4000, info.reason);
+    if (e) this._fail(e);
     // a connection that stayed up long enough starts the count (and the auth retry) afresh
-    if (r && this.openedAt && Date.now() - this.openedAt >= r.resetAfter) {
+    if (r && this._openedAt && Date.now() - this._openedAt >= r.resetAfter) {
       this.attempt = 0;
-      this.authRetried = false;
+      this._authRetried = false;
     }
-    this.openedAt = 0;
-    if (this.o.authFailureCodes.includes(info.code)) return this.rejected(info, info);
+    this._openedAt = 0;
+    if (this._o.authFailureCodes.includes(info.code)) return this._rejected(info, info);
     if (!r || !(r.shouldReconnect ? r.shouldReconnect(info, this.attempt) : !r.fatalCloseCodes.includes(info.code)))
-      return this.end(info);
-    if (this.attempt >= r.maxAttempts) return this.end(info, this.err('MAX_ATTEMPTS', `gave up after ${this.attempt} attempts`, info));
-    this.retry(info);
+      return this._end(info);
+    if (this.attempt >= r.maxAttempts) return this._end(info, this._err('MAX_ATTEMPTS', undefined, info));
+    this._retry(info);
   }
 
   /**
    * Credentials refused. Final, unless the auth factory now yields different credentials:
    * then exactly one retry, never a loop against a server that keeps refusing.
    */
-  private rejected(info: CloseInfo, data: unknown): void {
-    const m = this.o.auth?.message;
-    const e = this.err('AUTH_REJECTED', undefined, data);
-    if (typeof m !== 'function' || this.authRetried) return this.end(info, e);
-    this.authRetried = true;
-    this.fail(e);
-    this.retry(info, (this.nextAuth = Promise.resolve().then(m as () => Out)));
+  private _rejected(info: CloseInfo, data: unknown): void {
+    const m = this._o.auth?.message;
+    const e = this._err('AUTH_REJECTED', undefined, data);
+    if (typeof m !== 'function' || this._authRetried) return this._end(info, e);
+    this._authRetried = true;
+    this._fail(e);
+    this._retry(info, (this._nextAuth = Promise.resolve().then(m as () => Out)));
   }
 
   /**
@@ -347,42 +347,42 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
    * After a refusal the wait starts once the fresh credentials are in hand, so the retry sends
    * them at once; the same credentials again end it.
    */
-  private retry(closeInfo: CloseInfo, fresh?: Promise<Out>): void {
-    const r = this.o.reconnect as Exclude<Resolved<In, Out>['reconnect'], false>;
+  private _retry(closeInfo: CloseInfo, fresh?: Promise<Out>): void {
+    const r = this._o.reconnect as Exclude<Resolved<In, Out>['reconnect'], false>;
     const g = globalThis as { document?: Document; navigator?: Navigator };
     const delay = backoff(++this.attempt, r) * (g.document?.hidden ? r.hiddenFactor : 1);
-    const wait = () => this.timers.set('retry', delay, () => this.open());
-    if (g.navigator?.onLine === false) return this.set('reconnecting', { closeInfo });
-    this.set('reconnecting', { delay, closeInfo });
+    const wait = () => this._wait(delay, () => this._open());
+    if (g.navigator?.onLine === false) return this._set('reconnecting', { closeInfo });
+    this._set('reconnecting', { delay, closeInfo });
     if (!fresh) return wait();
     // the refusal is reported already
-    this.later(() => fresh, (next) => (this.encode(next) === this.authFrame ? this.end(closeInfo) : wait()), 'AUTH_ERROR');
+    this._later(() => fresh, (next) => (this._encode(next) === this._authFrame ? this._end(closeInfo) : wait()), 'AUTH_ERROR');
   }
 
   /** Network back, page shown or restored: reconnect now if waiting, else verify the connection. */
-  private wake(reset: boolean): void {
-    if (this.state === 'open') return this.hb?.verify();
+  private _wake(reset: boolean): void {
+    if (this.state === 'open') return this._hb?.verify();
     if (this.state !== 'reconnecting' || (globalThis as { navigator?: Navigator }).navigator?.onLine === false) return;
     if (reset) this.attempt = 0;
-    this.open();
+    this._open();
   }
 
   /** Terminal: no socket, no timer, no page listener; state `closed`. */
-  private end(closeInfo?: CloseInfo, e?: WebSocketClientError, code?: number): void {
-    this.teardown(code, closeInfo?.reason);
-    this.unwatch?.();
-    this.unwatch = undefined;
-    if (e) this.fail(e);
-    this.set('closed', { closeInfo });
+  private _end(closeInfo?: CloseInfo, e?: WebSocketClientError, code?: number): void {
+    this._teardown(code, closeInfo?.reason);
+    this._unwatch?.();
+    this._unwatch = undefined;
+    if (e) this._fail(e);
+    this._set('closed', { closeInfo });
   }
 
   /** Forget the socket: detach it, close it if still up, stop every timer. */
-  private teardown(code?: number, reason?: string): void {
-    const ws = this.ws;
-    this.gen++;
-    this.timers.clear();
-    this.hb?.stop();
-    this.ws = undefined;
+  private _teardown(code?: number, reason?: string): void {
+    const ws = this._ws;
+    this._gen++;
+    this._wait();
+    this._hb?.stop();
+    this._ws = undefined;
     if (ws) {
       ws.onopen = ws.onmessage = ws.onclose = null;
       if (ws.readyState < 2) {
@@ -394,87 +394,92 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   }
 
   /** Runs a (possibly async) step; its result is dropped if the socket it was for is gone meanwhile. */
-  private later<T>(step: () => T | Promise<T>, then: (v: T) => void, code: ErrorCode): void {
-    const gen = this.gen;
+  private _later<T>(step: () => T | Promise<T>, then: (v: T) => void, code: ErrorCode): void {
+    const gen = this._gen;
     Promise.resolve()
       .then(step)
-      .then((v) => gen === this.gen && then(v))
+      .then((v) => gen === this._gen && then(v))
       .catch(
-        (e) => gen === this.gen && this.lost(e instanceof WebSocketClientError ? e : this.err(code, undefined, undefined, e)),
+        (e) => gen === this._gen && this._lost(e instanceof WebSocketClientError ? e : this._err(code, undefined, undefined, e)),
       );
   }
 
   // ---- data ----
 
-  private encode(msg: Out): unknown {
+  private _encode(msg: Out): unknown {
     let data: unknown;
     try {
-      data = this.o.serialize(msg);
+      data = this._o.serialize(msg);
     } catch (e) {
-      throw this.err('SERIALIZE_ERROR', undefined, msg, e);
+      throw this._err('SERIALIZE_ERROR', undefined, msg, e);
     }
-    if (data === undefined) throw this.err('SERIALIZE_ERROR', undefined, msg);
+    if (data === undefined) throw this._err('SERIALIZE_ERROR', undefined, msg);
     return data;
   }
 
-  private write(data: unknown, msg?: Out): void {
-    this.ws!.send(data);
+  private _write(data: unknown, msg?: Out): void {
+    this._ws!.send(data);
     // `msg` is absent for auth and pings: never logged, never seen by plugins
     if (msg) {
-      this.log('send', data);
-      for (const p of this.plugins) p.sent?.(msg);
+      this._log('send', data);
+      for (const p of this._plugins) p.sent?.(msg);
     }
   }
 
   /** Backpressure: the socket's buffer is above the high-water mark. */
-  private busy(): boolean {
-    return this.ws!.bufferedAmount > this.o.highWaterMark;
+  private _busy(): boolean {
+    return this._ws!.bufferedAmount > this._o.highWaterMark;
   }
 
   /** Send what waits, oldest first, pausing while the socket's buffer is full. */
-  private flush(): void {
-    const q = this.q;
+  private _flush(): void {
+    const q = this._q;
     if (!q || this.state !== 'open') return;
     q.expire(Date.now());
     while (q.items.length) {
-      if (this.busy()) return this.timers.set('drain', 50, () => this.flush());
+      if (this._busy()) return this._wait(50, () => this._flush());
       const item = q.shift()!;
-      this.write(item.data, item.msg);
+      this._write(item.data, item.msg);
     }
+  }
+
+  /** Replace the phase timer with `fn` after `ms`; with no arguments, just clear it. */
+  private _wait(ms?: number, fn?: () => void): void {
+    clearTimeout(this._timer);
+    if (fn) this._timer = setTimeout(fn, ms);
   }
 
   // ---- events ----
 
-  private set(state: State, detail?: Partial<StateDetail>): void {
+  private _set(state: State, detail?: Partial<StateDetail>): void {
     this.state = state;
-    this.log('state', state);
-    this.emit('state', state, { attempt: this.attempt, ...detail });
+    this._log('state', state);
+    this._emit('state', state, { attempt: this.attempt, ...detail });
   }
 
-  private listen(name: string, f: Listener): () => void {
-    this.events.on(name, f as never);
-    return () => this.events.off(name, f as never);
+  private _listen(name: string, f: Listener): () => void {
+    this._events.on(name, f as never);
+    return () => this._events.off(name, f as never);
   }
 
-  private emit(name: string, ...args: unknown[]): void {
-    dispatch(this.events.all.get(name), args, (e) =>
-      name === 'error'
-        ? this.o.logger.warn('[resilient-ws] error listener threw', e)
-        : this.fail(this.err('HANDLER_ERROR', `a ${name} listener threw`, args[0], e)),
+  private _emit(name: string, ...args: unknown[]): void {
+    // a throwing error listener is logged, not reported again: that could loop
+    dispatch(this._events.all.get(name), args, (e) =>
+      name === 'error' ? this._o.logger.warn('[resilient-ws]', e) : this._fail(this._err('HANDLER_ERROR', `${name} listener threw`, args[0], e)),
     );
   }
 
   /** Report an error; never nowhere. */
-  private fail(e: WebSocketClientError): void {
-    if (this.events.all.get('error')?.length) this.emit('error', e);
-    else this.o.logger.warn('[resilient-ws]', e);
+  private _fail(e: WebSocketClientError): void {
+    if (this._events.all.get('error')?.length) this._emit('error', e);
+    else this._o.logger.warn('[resilient-ws]', e);
   }
 
-  private err(code: ErrorCode, message?: string, data?: unknown, cause?: unknown): WebSocketClientError {
+  private _err(code: ErrorCode, message?: string, data?: unknown, cause?: unknown): WebSocketClientError {
     return new WebSocketClientError(code, message, data, cause);
   }
 
-  private log(...args: unknown[]): void {
-    if (this.o.debug) this.o.logger.debug?.('[resilient-ws]', ...args);
+  private _log(...args: unknown[]): void {
+    if (this._o.debug) this._o.logger.debug?.('[resilient-ws]', ...args);
   }
 }

@@ -20,6 +20,6 @@ export const dispatch = (
 
 /** The default `deserialize`: JSON text frames only. */
 export const parseJson = (data: unknown): unknown => {
-  if (typeof data !== 'string') throw new TypeError('binary frame: set options.deserialize to read it');
+  if (typeof data !== 'string') throw new TypeError('binary frame: set options.deserialize');
   return JSON.parse(data);
 };

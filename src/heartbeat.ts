@@ -4,6 +4,23 @@ export interface HeartbeatTiming {
   timeout: number;
 }
 
+/** A running heartbeat; see {@link heartbeat}. */
+export interface Heartbeat {
+  /** Round trip of the last answered ping, ms. */
+  latency?: number;
+  /** (Re)start the cycle: next ping after `interval`. */
+  start(): void;
+  /**
+   * Proof of life arrived: a pong, or (if so configured) any message.
+   * @returns the round trip, ms, when a pong answered a ping
+   */
+  alive(pong: boolean): number | undefined;
+  /** Check now (tab shown again, network back), unless a ping is already unanswered. */
+  verify(): void;
+  /** Stop; no timer is left. */
+  stop(): void;
+}
+
 /**
  * App-level liveness check. Sends a ping `interval` ms after the last proof of life and
  * declares the connection dead when no proof arrives within `timeout`.
@@ -13,62 +30,44 @@ export interface HeartbeatTiming {
  * slept fires them all at once. A check that runs late proves nothing, so it pings again
  * and gives the connection a fresh `timeout`.
  */
-export class Heartbeat {
-  /** Round trip of the last answered ping, ms. */
-  latency?: number;
-  private timer?: ReturnType<typeof setTimeout>;
+export const heartbeat = (o: HeartbeatTiming, ping: () => void, dead: () => void): Heartbeat => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
   /** wall-clock time the pending timer is due */
-  private due = 0;
+  let due = 0;
   /** wall-clock time of the unanswered ping, if any */
-  private sentAt?: number;
-
-  constructor(
-    private o: HeartbeatTiming,
-    private ping: () => void,
-    private dead: () => void,
-  ) {}
-
-  /** (Re)start the cycle: next ping after `interval`. */
-  start(): void {
-    this.sentAt = undefined;
-    this.wait(this.o.interval, () => this.beat());
-  }
-
-  /**
-   * Proof of life arrived: a pong, or (if so configured) any message.
-   * @returns the round trip, ms, when a pong answered a ping
-   */
-  alive(pong: boolean): number | undefined {
-    const sent = this.sentAt;
-    if (sent === undefined) return;
-    this.start();
-    if (pong) return (this.latency = Date.now() - sent);
-  }
-
-  /** Check now (tab shown again, network back), unless a ping is already unanswered. */
-  verify(): void {
-    if (this.sentAt === undefined) this.beat();
-  }
-
-  /** Stop; no timer is left. */
-  stop(): void {
-    clearTimeout(this.timer);
-    this.sentAt = undefined;
-  }
-
-  private beat(): void {
-    this.sentAt = Date.now();
-    this.ping();
-    this.wait(this.o.timeout, () => {
+  let sentAt: number | undefined;
+  const wait = (ms: number, fn: () => void) => {
+    clearTimeout(timer);
+    due = Date.now() + ms;
+    timer = setTimeout(fn, ms);
+  };
+  const beat = () => {
+    sentAt = Date.now();
+    ping();
+    wait(o.timeout, () => {
       // Ran well past its time: the tab was throttled or the machine slept. Ask afresh.
-      if (Date.now() - this.due > Math.max(1000, this.o.timeout / 2)) this.beat();
-      else this.dead();
+      if (Date.now() - due > Math.max(1000, o.timeout / 2)) beat();
+      else dead();
     });
-  }
-
-  private wait(ms: number, fn: () => void): void {
-    clearTimeout(this.timer);
-    this.due = Date.now() + ms;
-    this.timer = setTimeout(fn, ms);
-  }
-}
+  };
+  const hb: Heartbeat = {
+    start() {
+      sentAt = undefined;
+      wait(o.interval, beat);
+    },
+    alive(pong) {
+      const sent = sentAt;
+      if (sent === undefined) return;
+      hb.start();
+      if (pong) return (hb.latency = Date.now() - sent);
+    },
+    verify() {
+      if (sentAt === undefined) beat();
+    },
+    stop() {
+      clearTimeout(timer);
+      sentAt = undefined;
+    },
+  };
+  return hb;
+};

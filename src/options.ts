@@ -101,9 +101,10 @@ const fill = (given: unknown, defaults: Obj, path: string): Obj => {
       if (v !== false && (v !== undefined || k !== 'auth')) out[k] = fill(v ?? {}, d as Obj, `${k}.`);
       continue;
     }
+    const kind = d === OPTIONAL_FN ? 'function' : Array.isArray(d) ? 'close code list' : typeof d;
     if (v === undefined) v = d === OPTIONAL_FN ? undefined : d;
-    else if (Array.isArray(d) ? !(Array.isArray(v) && v.every(Number.isInteger)) : d !== undefined && (d === OPTIONAL_FN ? typeof v !== 'function' : typeof v !== typeof d || (typeof d === 'number' && !((v as number) >= 0))))
-      throw invalid(name, `must be ${Array.isArray(d) ? 'an array of close codes' : `a ${d === OPTIONAL_FN ? 'function' : typeof d}${typeof d === 'number' ? ' >= 0' : ''}`}`, v);
+    else if (d !== undefined && (Array.isArray(d) ? !(Array.isArray(v) && v.every(Number.isInteger)) : typeof v !== kind || (v as number) < 0 || v !== v)) // v !== v: NaN
+      throw invalid(name, `must be a ${kind}${kind === 'number' ? ' >= 0' : ''}`, v);
     out[k] = v;
   }
   return out;
@@ -119,8 +120,8 @@ export const resolveOptions = <In, Out>(options: ClientOptions<In, Out>): Resolv
   const o = fill(given, TOP, '') as unknown as Resolved<In, Out>;
   if (typeof o.url !== 'function') checkUrl(o.url);
   if (o.auth && o.auth.message === undefined) throw invalid('auth.message', 'must be a message or a function');
-  if (o.queue && !['drop-oldest', 'drop-newest', 'throw'].includes(o.queue.overflow))
-    throw invalid('queue.overflow', "must be 'drop-oldest', 'drop-newest' or 'throw'", o.queue.overflow);
+  const policies = ['drop-oldest', 'drop-newest', 'throw'];
+  if (o.queue && !policies.includes(o.queue.overflow)) throw invalid('queue.overflow', `must be one of ${policies}`, o.queue.overflow);
   const h = o.heartbeat;
   if (h) {
     h.message ??= { [typeKey]: 'ping' } as never;

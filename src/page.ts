@@ -16,13 +16,12 @@ export interface PageEvents {
 export const watchPage = (on: PageEvents): (() => void) => {
   const w = globalThis as unknown as Window;
   const d = w.document as Document | undefined;
-  const persisted = (f: () => void) => (e: Event) => (e as PageTransitionEvent).persisted && f();
-  const list: [EventTarget | undefined, string, (e: Event) => void][] = [
-    [w, 'online', () => on.online()],
-    [w, 'offline', () => on.offline()],
+  const list: [EventTarget | undefined, string, (e: Event) => unknown][] = [
+    [w, 'online', on.online],
+    [w, 'offline', on.offline],
     [d, 'visibilitychange', () => d!.visibilityState === 'visible' && on.visible()],
-    [w, 'pagehide', persisted(() => on.freeze())],
-    [w, 'pageshow', persisted(() => on.thaw())],
+    [w, 'pagehide', (e) => (e as PageTransitionEvent).persisted && on.freeze()],
+    [w, 'pageshow', (e) => (e as PageTransitionEvent).persisted && on.thaw()],
   ];
   const each = (m: 'addEventListener' | 'removeEventListener') => {
     for (const [t, name, f] of list) t?.[m]?.(name, f);

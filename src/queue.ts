@@ -20,56 +20,52 @@ export interface QueueLimits {
   ttl: number;
 }
 
+/** A bounded FIFO; see {@link queue}. */
+export interface Queue<T = unknown> {
+  /** oldest first; empty it with `items.length = 0` */
+  readonly items: Queued<T>[];
+  /** Adds a frame, making room by the overflow policy. `'throw'` throws `QUEUE_OVERFLOW`. */
+  push(item: Queued<T>): 'queued' | 'dropped';
+  /** Takes the oldest frame out. */
+  shift(): Queued<T> | undefined;
+  /** Drops (and reports) every frame older than `ttl`. */
+  expire(now: number): void;
+}
+
 /**
  * The bounded FIFO of frames sent while the socket could not take them. It never drops
  * anything silently: every message it lets go goes to `onDrop` with the reason.
  */
-export class Queue<T = unknown> {
-  /** oldest first */
-  items: Queued<T>[] = [];
-  /** bytes held, when `maxBytes` is finite */
-  bytes = 0;
-
-  constructor(
-    /** the limits */
-    readonly o: QueueLimits,
-    private onDrop: (error: WebSocketClientError) => void,
-  ) {}
-
-  /** Adds a frame, making room by the overflow policy. `'throw'` throws `QUEUE_OVERFLOW`. */
-  push(item: Queued<T>): 'queued' | 'dropped' {
-    const { maxSize, maxBytes, overflow } = this.o;
-    this.expire(item.at);
-    const full = () => this.items.length >= maxSize || this.bytes + item.size > maxBytes;
-    if (full()) {
-      const e = this.err('QUEUE_OVERFLOW', item);
-      if (overflow === 'throw') throw e;
-      if (overflow === 'drop-newest' || item.size > maxBytes) {
-        this.onDrop(e);
-        return 'dropped';
+export const queue = <T>(o: QueueLimits, onDrop: (error: WebSocketClientError) => void): Queue<T> => {
+  const items: Queued<T>[] = [];
+  let bytes = 0;
+  const drop = (code: 'QUEUE_OVERFLOW' | 'QUEUE_EXPIRED', item: Queued<T>) => new WebSocketClientError(code, undefined, item.msg);
+  const q: Queue<T> = {
+    items,
+    push(item) {
+      q.expire(item.at);
+      const full = () => items.length >= o.maxSize || bytes + item.size > o.maxBytes;
+      if (full()) {
+        const e = drop('QUEUE_OVERFLOW', item);
+        if (o.overflow === 'throw') throw e;
+        if (o.overflow === 'drop-newest' || item.size > o.maxBytes) {
+          onDrop(e);
+          return 'dropped';
+        }
+        while (full()) onDrop(drop('QUEUE_OVERFLOW', q.shift()!));
       }
-      while (full()) this.onDrop(this.err('QUEUE_OVERFLOW', this.shift()!));
-    }
-    this.items.push(item);
-    this.bytes += item.size;
-    return 'queued';
-  }
-
-  /** Takes the oldest frame out. */
-  shift(): Queued<T> | undefined {
-    const item = this.items.shift();
-    if (item) this.bytes -= item.size;
-    return item;
-  }
-
-  /** Drops (and reports) every frame older than `ttl`. */
-  expire(now: number): void {
-    while (this.items.length && now - this.items[0]!.at > this.o.ttl) {
-      this.onDrop(this.err('QUEUE_EXPIRED', this.shift()!));
-    }
-  }
-
-  private err(code: 'QUEUE_OVERFLOW' | 'QUEUE_EXPIRED', item: Queued<T>) {
-    return new WebSocketClientError(code, undefined, item.msg);
-  }
-}
+      items.push(item);
+      bytes += item.size;
+      return 'queued';
+    },
+    shift() {
+      const item = items.shift();
+      if (item) bytes -= item.size;
+      return item;
+    },
+    expire(now) {
+      while (items.length && now - items[0]!.at > o.ttl) onDrop(drop('QUEUE_EXPIRED', q.shift()!));
+    },
+  };
+  return q;
+};

@@ -1,14 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Heartbeat } from '../../src/heartbeat';
+import { type Heartbeat, heartbeat } from '../../src/heartbeat';
 
-describe('Heartbeat', () => {
+describe('heartbeat', () => {
   let pings: number;
   let deaths: number;
   let hb: Heartbeat;
   beforeEach(() => {
     vi.useFakeTimers();
     pings = deaths = 0;
-    hb = new Heartbeat(
+    hb = heartbeat(
       { interval: 1000, timeout: 500 },
       () => pings++,
       () => deaths++,
