@@ -1,20 +1,27 @@
 import resolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
+import { transform } from 'esbuild';
 import { dts } from 'rollup-plugin-dts';
 import esbuild from 'rollup-plugin-esbuild';
-import { existsSync } from 'node:fs';
 
 // Library entries published for bundlers: readable code, `mitt` and `react` stay imports,
-// and the adapters import the core as `resilient-ws` so an app never holds two clients.
-const entries = ['index', 'react'].filter((name) => existsSync(`src/${name}.ts`));
+// and the add-ons import the core as `resilient-ws`, so an app never holds two clients.
+const entries = ['index', 'react', 'delivery', 'request'];
 const external = ['mitt', 'react', 'resilient-ws'];
-const ts = () => esbuild({ target: 'es2020' });
+const ts = () => esbuild({ target: 'es2021' });
 // Private members are named `_x` in the source; renaming them to a letter or two is safe (no
 // code outside a bundle may touch them) and is most of what keeps the core within its budget.
 const mangle = { properties: { regex: /^_/ } };
 const min = () => terser({ compress: { passes: 2 }, mangle, format: { comments: false } });
-// The npm builds stay readable: formatted, comments kept, only private names shortened.
-const shorten = () => terser({ compress: false, mangle, format: { beautify: true, comments: 'some' } });
+// The npm builds stay readable: names and layout as written; only the `_` names are shortened,
+// over the whole chunk at once, so every use of a name gets the same short one.
+const shorten = () => ({
+  name: 'shorten-private-names',
+  async renderChunk(code, _chunk, { format }) {
+    const out = await transform(code, { format: format === 'es' ? 'esm' : 'cjs', mangleProps: /^_/ });
+    return out.code;
+  },
+});
 
 export default [
   ...entries.map((name) => {
@@ -53,5 +60,19 @@ export default [
     input: 'src/index.ts',
     plugins: [resolve(), ts()],
     output: { file: 'dist/resilient-ws.esm.min.js', format: 'es', plugins: [min()] },
+  },
+  // The opt-in modules for a <script> tag, after the core: they join the `ResilientWS` global.
+  {
+    input: 'src/extras.ts',
+    external: ['resilient-ws'],
+    plugins: [ts()],
+    output: {
+      file: 'dist/resilient-ws.extras.min.js',
+      format: 'iife',
+      name: 'ResilientWS',
+      extend: true,
+      globals: { 'resilient-ws': 'ResilientWS' },
+      plugins: [min()],
+    },
   },
 ];

@@ -8,8 +8,14 @@ import { watchPage } from './page';
 import { type Queue, type QueueLimits, queue } from './queue';
 import type { ClientOptions, CloseInfo, Message, SendResult, State, StateDetail, WebSocketLike } from './types';
 
+/** A message whose `type` is `T`. */
+export interface OfType<T> {
+  /** the type */
+  type: T;
+}
+
 /** The message of type `T` out of the union `In`; `In` itself when the union does not name `T`. */
-export type MessageOf<In extends Message, T> = [Extract<In, { type: T }>] extends [never] ? In : Extract<In, { type: T }>;
+export type MessageOf<In extends Message, T> = [Extract<In, OfType<T>>] extends [never] ? In : Extract<In, OfType<T>>;
 
 /** Handler of messages of type `T` (`'*'`: every message). */
 export type MessageHandler<In extends Message, T> = (msg: T extends '*' ? In : MessageOf<In, T>) => void;
@@ -21,8 +27,8 @@ export type MessageHandler<In extends Message, T> = (msg: T extends '*' ? In : M
 export interface ClientPlugin<In extends Message = Message, Out = Message> {
   /** Runs on every open after auth and the `open` listeners, before the queue flushes; what it sends goes first. */
   open?(): void;
-  /** Sees every outgoing message before it is serialised and returns the one to send. */
-  send?(msg: Out): Out;
+  /** Sees every outgoing message (and `send`'s options) before it is serialised; returns the one to send. */
+  send?(msg: Out, opts?: { queue?: boolean }): Out;
   /** A frame of this message was handed to the socket. */
   sent?(msg: Out): void;
   /** Sees every valid incoming message first; returning `false` consumes it. */
@@ -31,14 +37,17 @@ export interface ClientPlugin<In extends Message = Message, Out = Message> {
   close?(): void;
 }
 
-type Listener = (...args: never[]) => void;
+// The client's own events share the emitter with the message handlers. Their keys are
+// symbols, so no message type (a string) can ever reach a lifecycle listener, or back.
+const STATE = Symbol();
+const ERROR = Symbol();
+const LATENCY = Symbol();
 
 /** A value, or what a function given in its place returns. */
 const value = <T>(v: T | (() => T)): T => (typeof v === 'function' ? (v as () => T)() : v);
 
-/** UTF-8 size of a frame, for `queue.maxBytes`. */
-const size = (data: unknown): number =>
-  typeof data === 'string' ? new TextEncoder().encode(data).length : ((data as { byteLength?: number; size?: number }).byteLength ?? (data as Blob).size);
+/** Bytes of a frame (UTF-8 for text), for `queue.maxBytes`: a Blob measures every kind a socket sends. */
+const size = (data: unknown): number => new Blob([data as BlobPart]).size;
 
 /**
  * A WebSocket connection that stays useful: it reconnects with backoff and jitter, queues
@@ -58,10 +67,8 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   private _ws?: WebSocketLike;
   private _q?: Queue<Out>;
   private _hb?: Heartbeat;
-  /** message handlers, by type */
-  private _handlers = mitt<Record<string, unknown>>();
-  /** the client's own events (state, error, latency), apart from messages so names never collide */
-  private _events = mitt<Record<string, unknown>>();
+  /** message handlers by type, and the client's own listeners under symbols (see STATE) */
+  private _handlers = mitt<Record<string | symbol, unknown>>();
   /**
    * The one pending phase timer: connect timeout, auth timeout, reconnect wait or queue drain.
    * The phases never overlap, so one slot is enough, and the close path clears it.
@@ -70,21 +77,22 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   private _plugins: ClientPlugin<In, Out>[] = [];
   /** bumped whenever a socket is torn down, so a late async step knows it is stale */
   private _gen = 0;
-  private _openedAt = 0;
+  /** when the current connection opened; unset or 0 while none is */
+  private _openedAt?: number;
   /** while `open` listeners and plugins run, sends skip the queue (the order on open) */
-  private _direct = false;
+  private _direct?: boolean;
   private _unwatch?: () => void;
   /** the auth frame last written */
   private _authFrame?: unknown;
   /** the one retry after a refusal is used */
-  private _authRetried = false;
+  private _authRetried?: boolean;
   /** fresh credentials being fetched after a refusal, for the next open */
   private _nextAuth?: Promise<Out>;
 
   /** @throws {@link WebSocketClientError} `INVALID_OPTIONS`, naming the option */
   constructor(options: ClientOptions<In, Out>) {
     const o = (this._o = resolveOptions(options));
-    if (o.queue) this._q = queue<Out>(o.queue, (e) => this._fail(e));
+    if (o.queue) this._q = queue<Out>(o.queue, (e) => this.report(e));
     if (o.autoConnect) this.connect();
   }
 
@@ -95,7 +103,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
 
   /** Messages waiting in the queue. */
   get queued(): number {
-    return this._q?.items.length ?? 0;
+    return this._q?.length ?? 0;
   }
 
   /** Round trip of the last heartbeat, ms. */
@@ -109,15 +117,15 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     if (s === 'reconnecting') return this._open();
     if (s !== 'idle' && s !== 'closed') return;
     if (this._o.pageEvents)
-      this._unwatch ??= watchPage({
-        online: () => this._wake(true),
+      // from idle or closed, so none is attached: `_end` removed the last ones
+      this._unwatch = watchPage({
+        back: () => this._wake(true),
         offline: () => this._hb?.verify(),
         visible: () => this._wake(false),
         freeze: () => {
           this._teardown(1000);
           this._set('reconnecting');
         },
-        thaw: () => this._wake(true),
       });
     this.attempt = 0;
     this._authRetried = false;
@@ -127,9 +135,12 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   /**
    * Close and stay closed: no reconnect, no timer left. The queue is kept for a later `connect()`.
    * @param code - 1000 or 3000–4999
+   * @param reason - at most 123 bytes
+   * @throws the socket's own error for a code or reason it refuses; nothing changes then
    */
   close(code = 1000, reason = ''): void {
-    if (code !== 1000 && (code < 3000 || code > 4999)) throw this._err('INVALID_OPTIONS', 'close code must be 1000 or 3000-4999', code);
+    // the socket checks the code and the reason first, and throws before anything here changes
+    this._ws?.close(code, reason);
     if (this._ws) this._set('closing');
     for (const p of this._plugins) p.close?.();
     this._end({ code, reason, wasClean: true }, undefined, code);
@@ -138,9 +149,8 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   /** `close()`, then drop the queue and every listener, handler and plugin. */
   dispose(): void {
     this.close();
-    if (this._q) this._q.items.length = 0;
+    this._q?.clear();
     this._handlers.all.clear();
-    this._events.all.clear();
     this._plugins = [];
   }
 
@@ -150,7 +160,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
    * @throws {@link WebSocketClientError} `SERIALIZE_ERROR` (nothing is queued), or `QUEUE_OVERFLOW` with `overflow: 'throw'`
    */
   send(msg: Out, opts?: { queue?: boolean }): SendResult {
-    for (const p of this._plugins) if (p.send) msg = p.send(msg);
+    for (const p of this._plugins) if (p.send) msg = p.send(msg, opts);
     const data = this._encode(msg);
     const q = this._q;
     if (this.state === 'open' && (this._direct || !this.queued) && !this._busy()) {
@@ -158,15 +168,19 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
       return 'sent';
     }
     if (opts?.queue === false || !q) return 'dropped';
-    const r = q.push({ data, msg, at: Date.now(), size: (this._o.queue as QueueLimits).maxBytes < Infinity ? size(data) : 0 });
+    const r = q.push({
+      data,
+      msg,
+      at: Date.now(),
+      size: (this._o.queue as QueueLimits).maxBytes < Infinity ? size(data) : 0,
+    });
     this._flush();
     return r;
   }
 
   /** Handle messages of one type (narrowed), or `'*'` for all. Returns the unsubscribe function. */
   on<T extends In['type'] | '*'>(type: T, handler: MessageHandler<In, T>): () => void {
-    this._handlers.on(type, handler as never);
-    return () => this.off(type, handler);
+    return this._listen(type, handler);
   }
 
   /** Like `on`, for the next message of that type only. */
@@ -185,17 +199,17 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
 
   /** Listen to state changes. Returns the unsubscribe function. */
   onStateChange(listener: (state: State, detail: StateDetail) => void): () => void {
-    return this._listen('state', listener);
+    return this._listen(STATE, listener);
   }
 
   /** Listen to errors. Without any listener, errors go to `logger.warn`. Returns the unsubscribe function. */
   onError(listener: (error: WebSocketClientError) => void): () => void {
-    return this._listen('error', listener);
+    return this._listen(ERROR, listener);
   }
 
   /** Listen to heartbeat round trips, ms. Returns the unsubscribe function. */
   onLatency(listener: (ms: number) => void): () => void {
-    return this._listen('latency', listener);
+    return this._listen(LATENCY, listener);
   }
 
   /** Plug a feature into the data path. Returns the function that removes it. */
@@ -214,7 +228,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     this._gen++;
     this._wait();
     this._set('connecting');
-    if (!WS) return this._end(undefined, this._err('NO_WEBSOCKET', 'no WebSocket: pass options.WebSocket'));
+    if (!WS) return this._end(undefined, new WebSocketClientError('NO_WEBSOCKET', 'set options.WebSocket'));
     this._later(
       () => value(o.url),
       (url) => {
@@ -224,7 +238,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
         ws.onmessage = (e: { data: unknown }) => this._receive(e.data);
         ws.onclose = (e: CloseInfo) => this._drop(e);
         ws.onerror = () => {}; // a close event follows; `ws` in Node throws on an unheard error
-        this._wait(o.connectTimeout, () => this._lost(this._err('CONNECT_TIMEOUT')));
+        this._wait(o.connectTimeout, () => this._lost(new WebSocketClientError('CONNECT_TIMEOUT')));
       },
       'CONNECT_ERROR',
     );
@@ -243,7 +257,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
       () => next ?? value(a.message as Out),
       (m) => {
         this._write((this._authFrame = this._encode(m)));
-        if (a.isAck) this._wait(a.timeout, () => this._lost(this._err('AUTH_TIMEOUT')));
+        if (a.isAck) this._wait(a.timeout, () => this._lost(new WebSocketClientError('AUTH_TIMEOUT')));
         else this._ready();
       },
       'AUTH_ERROR',
@@ -260,12 +274,12 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
         () => {
           // straight to the socket: a ping is not app data for the queue or plugins
           try {
-            this._write(this._encode(value(h.message as Out)));
+            this._write(this._encode(value(h.message ?? ({ [this._o.typeKey]: 'ping' } as Out))));
           } catch (e) {
-            this._fail(e as WebSocketClientError);
+            this.report(e as WebSocketClientError);
           }
         },
-        () => this._lost(this._err('HEARTBEAT_TIMEOUT')),
+        () => this._lost(new WebSocketClientError('HEARTBEAT_TIMEOUT')),
       )).start();
     this._direct = true;
     this._set('open');
@@ -280,27 +294,29 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     try {
       msg = this._o.deserialize(data) as In;
     } catch (e) {
-      return this._fail(this._err('PARSE_ERROR', undefined, data, e));
+      return this.report(new WebSocketClientError('PARSE_ERROR', undefined, data, e));
     }
     const type = (msg as Record<string, unknown> | null)?.[typeKey];
-    if (typeof type !== 'string') return this._fail(this._err('INVALID_MESSAGE', `no string "${typeKey}"`, msg));
+    if (typeof type !== 'string')
+      return this.report(new WebSocketClientError('INVALID_MESSAGE', `no string "${typeKey}"`, msg));
     this._log('recv', type);
     if (a?.isRejection?.(msg)) {
       this._teardown(1000);
-      return this._rejected({ code: 1000, reason: 'auth rejected', wasClean: true }, msg);
+      return this._rejected({ code: 1000, reason: 'AUTH_REJECTED', wasClean: true }, msg);
     }
     if (this._plugins.some((p) => p.message?.(msg) === false)) return;
     if (h && this._hb) {
-      const pong = h.isPong(msg);
+      const pong = h.isPong ? h.isPong(msg) : type === 'pong';
       const rtt = (pong || h.anyMessage) && this._hb.alive(pong);
-      if (typeof rtt === 'number') this._emit('latency', rtt);
+      if (typeof rtt === 'number') this._emit(LATENCY, rtt);
       if (pong && !h.dispatchPongs) return;
     }
     if (this.state === 'authenticating' && a?.isAck?.(msg)) {
       this._authRetried = false;
       this._ready();
     }
-    for (const t of [type, '*']) dispatch(this._handlers.all.get(t), [msg], (e) => this._fail(this._err('HANDLER_ERROR', `${t} handler threw`, msg, e)));
+    this._emit(type, msg);
+    this._emit('*', msg);
   }
 
   // ---- the one close path ----
@@ -315,7 +331,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     const r = this._o.reconnect;
     const info: CloseInfo = { code: closed.code, reason: closed.reason, wasClean: !!closed.wasClean };
     this._teardown(4000, info.reason);
-    if (e) this._fail(e);
+    if (e) this.report(e);
     // a connection that stayed up long enough starts the count (and the auth retry) afresh
     if (r && this._openedAt && Date.now() - this._openedAt >= r.resetAfter) {
       this.attempt = 0;
@@ -325,7 +341,8 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     if (this._o.authFailureCodes.includes(info.code)) return this._rejected(info, info);
     if (!r || !(r.shouldReconnect ? r.shouldReconnect(info, this.attempt) : !r.fatalCloseCodes.includes(info.code)))
       return this._end(info);
-    if (this.attempt >= r.maxAttempts) return this._end(info, this._err('MAX_ATTEMPTS', undefined, info));
+    if (this.attempt >= r.maxAttempts)
+      return this._end(info, new WebSocketClientError('MAX_ATTEMPTS', undefined, info));
     this._retry(info);
   }
 
@@ -335,10 +352,10 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
    */
   private _rejected(info: CloseInfo, data: unknown): void {
     const m = this._o.auth?.message;
-    const e = this._err('AUTH_REJECTED', undefined, data);
+    const e = new WebSocketClientError('AUTH_REJECTED', undefined, data);
     if (typeof m !== 'function' || this._authRetried) return this._end(info, e);
     this._authRetried = true;
-    this._fail(e);
+    this.report(e);
     this._retry(info, (this._nextAuth = Promise.resolve().then(m as () => Out)));
   }
 
@@ -356,7 +373,11 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     this._set('reconnecting', { delay, closeInfo });
     if (!fresh) return wait();
     // the refusal is reported already
-    this._later(() => fresh, (next) => (this._encode(next) === this._authFrame ? this._end(closeInfo) : wait()), 'AUTH_ERROR');
+    this._later(
+      () => fresh,
+      (next) => (this._encode(next) === this._authFrame ? this._end(closeInfo) : wait()),
+      'AUTH_ERROR',
+    );
   }
 
   /** Network back, page shown or restored: reconnect now if waiting, else verify the connection. */
@@ -370,9 +391,8 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   /** Terminal: no socket, no timer, no page listener; state `closed`. */
   private _end(closeInfo?: CloseInfo, e?: WebSocketClientError, code?: number): void {
     this._teardown(code, closeInfo?.reason);
-    this._unwatch?.();
-    this._unwatch = undefined;
-    if (e) this._fail(e);
+    this._unwatch?.(); // removing twice (close, then dispose) is harmless
+    if (e) this.report(e);
     this._set('closed', { closeInfo });
   }
 
@@ -400,21 +420,24 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
       .then(step)
       .then((v) => gen === this._gen && then(v))
       .catch(
-        (e) => gen === this._gen && this._lost(e instanceof WebSocketClientError ? e : this._err(code, undefined, undefined, e)),
+        (e) =>
+          gen === this._gen &&
+          this._lost(e instanceof WebSocketClientError ? e : new WebSocketClientError(code, undefined, undefined, e)),
       );
   }
 
   // ---- data ----
 
   private _encode(msg: Out): unknown {
-    let data: unknown;
+    let cause: unknown;
     try {
-      data = this._o.serialize(msg);
+      const data = this._o.serialize(msg);
+      // `JSON.stringify` returns undefined for what JSON cannot hold (undefined, a function)
+      if (data !== undefined) return data;
     } catch (e) {
-      throw this._err('SERIALIZE_ERROR', undefined, msg, e);
+      cause = e;
     }
-    if (data === undefined) throw this._err('SERIALIZE_ERROR', undefined, msg);
-    return data;
+    throw new WebSocketClientError('SERIALIZE_ERROR', undefined, msg, cause);
   }
 
   private _write(data: unknown, msg?: Out): void {
@@ -436,7 +459,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     const q = this._q;
     if (!q || this.state !== 'open') return;
     q.expire(Date.now());
-    while (q.items.length) {
+    while (q.length) {
       if (this._busy()) return this._wait(50, () => this._flush());
       const item = q.shift()!;
       this._write(item.data, item.msg);
@@ -454,29 +477,31 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   private _set(state: State, detail?: Partial<StateDetail>): void {
     this.state = state;
     this._log('state', state);
-    this._emit('state', state, { attempt: this.attempt, ...detail });
+    this._emit(STATE, state, { attempt: this.attempt, ...detail });
   }
 
-  private _listen(name: string, f: Listener): () => void {
-    this._events.on(name, f as never);
-    return () => this._events.off(name, f as never);
+  /** Adds `f` under `name` (a message type or a lifecycle symbol) and returns the function that removes it. */
+  private _listen(name: string | symbol, f: (...args: never[]) => void): () => void {
+    this._handlers.on(name, f as never);
+    return () => this._handlers.off(name, f as never);
   }
 
-  private _emit(name: string, ...args: unknown[]): void {
-    // a throwing error listener is logged, not reported again: that could loop
-    dispatch(this._events.all.get(name), args, (e) =>
-      name === 'error' ? this._o.logger.warn('[resilient-ws]', e) : this._fail(this._err('HANDLER_ERROR', `${name} listener threw`, args[0], e)),
+  /** Calls the handlers of `name`; one that throws is reported (what it got as `data`, its error as `cause`), the rest still run. */
+  private _emit(name: string | symbol, ...args: unknown[]): void {
+    dispatch(this._handlers.all.get(name), args, (e) =>
+      this.report(new WebSocketClientError('HANDLER_ERROR', undefined, args[0], e)),
     );
   }
 
-  /** Report an error; never nowhere. */
-  private _fail(e: WebSocketClientError): void {
-    if (this._events.all.get('error')?.length) this._emit('error', e);
-    else this._o.logger.warn('[resilient-ws]', e);
-  }
-
-  private _err(code: ErrorCode, message?: string, data?: unknown, cause?: unknown): WebSocketClientError {
-    return new WebSocketClientError(code, message, data, cause);
+  /**
+   * Report an error through the client's error channel: the `onError` listeners, or else
+   * `logger.warn` — never nowhere. Plugins use it for what they drop.
+   */
+  report(e: WebSocketClientError): void {
+    const warn = (x: unknown) => this._o.logger.warn('[resilient-ws]', x);
+    const listeners = this._handlers.all.get(ERROR);
+    // a throwing error listener is logged, not reported again: that could loop
+    dispatch(listeners?.length ? listeners : [warn], [e], warn);
   }
 
   private _log(...args: unknown[]): void {

@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'AUTH_REJECTED'
   | 'AUTH_TIMEOUT'
   | 'AUTH_ERROR'
-  | 'MAX_ATTEMPTS';
+  | 'MAX_ATTEMPTS'
+  | 'REQUEST_TIMEOUT'
+  | 'REQUEST_CANCELLED';
 
 /** The one error type the client raises or reports through `onError`. */
 export class WebSocketClientError extends Error {
@@ -25,12 +27,12 @@ export class WebSocketClientError extends Error {
 
   /**
    * @param code - the reason
-   * @param message - a sentence for people; by default the code in words ("heartbeat timeout")
+   * @param message - a sentence for people; by default the code itself, which says it already
    * @param data - the message, frame or close info concerned
    * @param cause - the underlying error, if any
    */
   constructor(code: ErrorCode, message?: string, data?: unknown, cause?: unknown) {
-    super(message ?? code.toLowerCase().replace(/_/g, ' '));
+    super(message ?? code);
     this.name = 'WebSocketClientError';
     this.code = code;
     this.data = data;

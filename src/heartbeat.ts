@@ -32,21 +32,18 @@ export interface Heartbeat {
  */
 export const heartbeat = (o: HeartbeatTiming, ping: () => void, dead: () => void): Heartbeat => {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  /** wall-clock time the pending timer is due */
-  let due = 0;
   /** wall-clock time of the unanswered ping, if any */
   let sentAt: number | undefined;
   const wait = (ms: number, fn: () => void) => {
     clearTimeout(timer);
-    due = Date.now() + ms;
     timer = setTimeout(fn, ms);
   };
   const beat = () => {
-    sentAt = Date.now();
+    const sent = (sentAt = Date.now());
     ping();
     wait(o.timeout, () => {
       // Ran well past its time: the tab was throttled or the machine slept. Ask afresh.
-      if (Date.now() - due > Math.max(1000, o.timeout / 2)) beat();
+      if (Date.now() - sent - o.timeout > Math.max(1000, o.timeout / 2)) beat();
       else dead();
     });
   };

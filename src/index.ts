@@ -1,5 +1,5 @@
-export { backoff, type BackoffOptions } from './backoff';
-export { type ClientPlugin, type MessageHandler, type MessageOf, WebSocketClient } from './client';
+export { type BackoffOptions, backoff } from './backoff';
+export { type ClientPlugin, type MessageHandler, type MessageOf, type OfType, WebSocketClient } from './client';
 export { type ErrorCode, WebSocketClientError } from './errors';
 export type {
   AuthOptions,

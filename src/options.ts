@@ -12,7 +12,11 @@ export interface Resolved<In, Out> {
   autoConnect: boolean;
   connectTimeout: number;
   reconnect: false | (Required<Omit<ReconnectOptions, 'shouldReconnect'>> & Pick<ReconnectOptions, 'shouldReconnect'>);
-  heartbeat: false | (Required<Omit<HeartbeatOptions<In, Out>, 'message'>> & { message: HeartbeatOptions<In, Out>['message'] });
+  /** `message` and `isPong` absent: `{ [typeKey]: 'ping' }` and a `'pong'` type */
+  heartbeat:
+    | false
+    | (Required<Omit<HeartbeatOptions<In, Out>, 'message' | 'isPong'>> &
+        Pick<HeartbeatOptions<In, Out>, 'message' | 'isPong'>);
   auth?: AuthOptions<In, Out> & { timeout: number };
   authFailureCodes: number[];
   queue: false | QueueLimits;
@@ -33,13 +37,14 @@ export const invalid = (name: string, want: string, got?: unknown): WebSocketCli
 
 /** Checks `url` (string or URL) and returns it as a ws:/wss: string. */
 export const checkUrl = (url: unknown): string => {
-  let u: URL | undefined;
   try {
-    if (typeof url === 'string' || url instanceof URL)
-      u = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
+    // not any value: `new URL(42, base)` would be a fine relative URL
+    if (typeof url === 'string' || url instanceof URL) {
+      const u = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
+      if (/^(ws|http)s?:$/.test(u.protocol)) return u.href.replace(/^http/, 'ws');
+    }
   } catch {}
-  if (!u || !/^(ws|http)s?:$/.test(u.protocol)) throw invalid('url', 'must be a ws:, wss:, http: or https: URL', url);
-  return u.href.replace(/^http/, 'ws');
+  throw invalid('url', 'must be a ws(s)/http(s) URL', url);
 };
 
 // In the defaults below, the default's kind is the rule for the user's value: a number must
@@ -48,10 +53,10 @@ export const checkUrl = (url: unknown): string => {
 const OPTIONAL_FN = Function;
 const GROUPS: Record<string, Obj> = {
   reconnect: {
-    initialDelay: 1000,
+    initialDelay: 2500,
     maxDelay: 30_000,
-    factor: 3,
-    jitter: 0.7,
+    factor: 1.5,
+    jitter: 0.5,
     maxAttempts: Infinity,
     resetAfter: 5000,
     shouldReconnect: OPTIONAL_FN,
@@ -88,23 +93,31 @@ const TOP: Obj = {
 };
 
 /** Fills `given` from `defaults`, checking each value against its default's kind. */
-const fill = (given: unknown, defaults: Obj, path: string): Obj => {
-  if (typeof given !== 'object' || !given) throw invalid(path.slice(0, -1), 'must be an object or false', given);
+const fill = (given: object, defaults: Obj, path: string): Obj => {
   const out: Obj = {};
   for (const k in given) if (!(k in defaults)) throw invalid(path + k, 'is not an option');
   for (const k in defaults) {
     const d = defaults[k];
     let v = (given as Obj)[k];
-    const name = path + k;
     if (k in GROUPS && path === '') {
       // reconnect / heartbeat / queue: an object, or false to turn it off; auth: absent means none
-      if (v !== false && (v !== undefined || k !== 'auth')) out[k] = fill(v ?? {}, d as Obj, `${k}.`);
+      if (v === false || (v === undefined && k === 'auth')) continue;
+      v ??= {}; // absent or null: all defaults
+      if (typeof v !== 'object') throw invalid(k, 'must be an object or false', v);
+      out[k] = fill(v as object, d as Obj, `${k}.`);
       continue;
     }
-    const kind = d === OPTIONAL_FN ? 'function' : Array.isArray(d) ? 'close code list' : typeof d;
+    // what the value must be, for the message; OPTIONAL_FN is a 'function'
+    const kind = Array.isArray(d) ? 'close code list' : typeof d === 'number' ? 'number >= 0' : typeof d;
     if (v === undefined) v = d === OPTIONAL_FN ? undefined : d;
-    else if (d !== undefined && (Array.isArray(d) ? !(Array.isArray(v) && v.every(Number.isInteger)) : typeof v !== kind || (v as number) < 0 || v !== v)) // v !== v: NaN
-      throw invalid(name, `must be a ${kind}${kind === 'number' ? ' >= 0' : ''}`, v);
+    else if (
+      d !== undefined &&
+      (Array.isArray(d)
+        ? !(Array.isArray(v) && v.every(Number.isInteger))
+        : // biome-ignore lint/suspicious/noSelfCompare: `v !== v` (NaN) is the shortest check, and bytes count here
+          typeof v !== typeof d || (v as number) < 0 || v !== v)
+    )
+      throw invalid(path + k, `must be a ${kind}`, v);
     out[k] = v;
   }
   return out;
@@ -116,18 +129,14 @@ export const resolveOptions = <In, Out>(options: ClientOptions<In, Out>): Resolv
   const typeKey = (given.typeKey ?? 'type') as string;
   const a = given.auth;
   // the common case is a bare message or factory; an object with `message` and no type is AuthOptions
-  if (a !== undefined && (typeof a !== 'object' || !a || !('message' in a) || typeKey in a)) given.auth = { message: a };
+  if (a !== undefined && (typeof a !== 'object' || !a || !('message' in a) || typeKey in a))
+    given.auth = { message: a };
   const o = fill(given, TOP, '') as unknown as Resolved<In, Out>;
   if (typeof o.url !== 'function') checkUrl(o.url);
   if (o.auth && o.auth.message === undefined) throw invalid('auth.message', 'must be a message or a function');
   const policies = ['drop-oldest', 'drop-newest', 'throw'];
-  if (o.queue && !policies.includes(o.queue.overflow)) throw invalid('queue.overflow', `must be one of ${policies}`, o.queue.overflow);
-  const h = o.heartbeat;
-  if (h) {
-    h.message ??= { [typeKey]: 'ping' } as never;
-    h.isPong ??= (m) => (m as Obj)[typeKey] === 'pong';
-  }
-  if (o.reconnect) o.reconnect.jitter = Math.min(1, o.reconnect.jitter);
+  if (o.queue && !policies.includes(o.queue.overflow))
+    throw invalid('queue.overflow', `must be one of ${policies}`, o.queue.overflow);
   o.logger ??= console;
   return o;
 };

@@ -22,14 +22,16 @@ export interface QueueLimits {
 
 /** A bounded FIFO; see {@link queue}. */
 export interface Queue<T = unknown> {
-  /** oldest first; empty it with `items.length = 0` */
-  readonly items: Queued<T>[];
+  /** Frames held. */
+  readonly length: number;
   /** Adds a frame, making room by the overflow policy. `'throw'` throws `QUEUE_OVERFLOW`. */
   push(item: Queued<T>): 'queued' | 'dropped';
   /** Takes the oldest frame out. */
   shift(): Queued<T> | undefined;
   /** Drops (and reports) every frame older than `ttl`. */
   expire(now: number): void;
+  /** Forgets everything, unreported (for `dispose()`). */
+  clear(): void;
 }
 
 /**
@@ -37,14 +39,20 @@ export interface Queue<T = unknown> {
  * anything silently: every message it lets go goes to `onDrop` with the reason.
  */
 export const queue = <T>(o: QueueLimits, onDrop: (error: WebSocketClientError) => void): Queue<T> => {
-  const items: Queued<T>[] = [];
+  // `items[head]` is the oldest. Taking one out moves `head` rather than the array:
+  // `Array#shift` is O(n) on large arrays, and flushing 100k messages would take seconds.
+  let items: Queued<T>[] = [];
+  let head = 0;
   let bytes = 0;
-  const drop = (code: 'QUEUE_OVERFLOW' | 'QUEUE_EXPIRED', item: Queued<T>) => new WebSocketClientError(code, undefined, item.msg);
+  const drop = (code: 'QUEUE_OVERFLOW' | 'QUEUE_EXPIRED', item: Queued<T>) =>
+    new WebSocketClientError(code, undefined, item.msg);
   const q: Queue<T> = {
-    items,
+    get length() {
+      return items.length - head;
+    },
     push(item) {
       q.expire(item.at);
-      const full = () => items.length >= o.maxSize || bytes + item.size > o.maxBytes;
+      const full = () => q.length >= o.maxSize || bytes + item.size > o.maxBytes;
       if (full()) {
         const e = drop('QUEUE_OVERFLOW', item);
         if (o.overflow === 'throw') throw e;
@@ -59,12 +67,20 @@ export const queue = <T>(o: QueueLimits, onDrop: (error: WebSocketClientError) =
       return 'queued';
     },
     shift() {
-      const item = items.shift();
-      if (item) bytes -= item.size;
+      const item = items[head];
+      if (item) {
+        bytes -= item.size;
+        // once half of the array is taken, keep only the rest: amortised O(1)
+        if (++head * 2 >= items.length) (items = items.slice(head)), (head = 0);
+      }
       return item;
     },
     expire(now) {
-      while (items.length && now - items[0]!.at > o.ttl) onDrop(drop('QUEUE_EXPIRED', q.shift()!));
+      while (q.length && now - items[head]!.at > o.ttl) onDrop(drop('QUEUE_EXPIRED', q.shift()!));
+    },
+    clear() {
+      items = [];
+      head = bytes = 0;
     },
   };
   return q;

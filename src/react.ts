@@ -11,10 +11,18 @@ import {
   useState,
   useSyncExternalStore,
 } from 'react';
-import { type ClientOptions, type Message, type MessageHandler, type MessageOf, type State, WebSocketClient } from 'resilient-ws';
+import {
+  type ClientOptions,
+  type Message,
+  type MessageHandler,
+  type MessageOf,
+  type State,
+  WebSocketClient,
+} from 'resilient-ws';
 
+/** A client of any message types. */
 // biome-ignore lint/suspicious/noExplicitAny: the context holds a client of any message types
-type AnyClient = WebSocketClient<any, any>;
+export type AnyClient = WebSocketClient<any, any>;
 
 const Ctx = /* @__PURE__ */ createContext<AnyClient | null>(null);
 
@@ -31,10 +39,15 @@ export function WebSocketProvider({ client, children }: { client: AnyClient; chi
  * The explicit `client` if given, else the one from the nearest {@link WebSocketProvider}.
  * @throws Error when there is neither
  */
-export function useWebSocketClient<In extends Message = Message, Out = Message>(client?: WebSocketClient<In, Out>): WebSocketClient<In, Out> {
+export function useWebSocketClient<In extends Message = Message, Out = Message>(
+  client?: WebSocketClient<In, Out>,
+): WebSocketClient<In, Out> {
   const c = useContext(Ctx);
   client ??= c as WebSocketClient<In, Out>;
-  if (!client) throw new Error('resilient-ws/react: no client: render inside <WebSocketProvider client={…}> or pass one to the hook');
+  if (!client)
+    throw new Error(
+      'resilient-ws/react: no client: render inside <WebSocketProvider client={…}> or pass one to the hook',
+    );
   return client;
 }
 
@@ -94,10 +107,15 @@ export function useLastMessage<In extends Message = Message, T extends In['type'
  * StrictMode's dev-only mount→unmount→mount disposes the first client before its socket is
  * created and returns a new one, so depend on the returned client rather than keeping the first.
  */
-export function useWebSocket<In extends Message = Message, Out = Message>(options: ClientOptions<In, Out>): WebSocketClient<In, Out> {
+export function useWebSocket<In extends Message = Message, Out = Message>(
+  options: ClientOptions<In, Out>,
+): WebSocketClient<In, Out> {
   const u = options.url;
   const key = typeof u === 'function' || String(u); // `true`: any function
-  const make = (): [WebSocketClient<In, Out>, unknown] => [new WebSocketClient({ ...options, autoConnect: false }), key];
+  const make = (): [WebSocketClient<In, Out>, unknown] => [
+    new WebSocketClient({ ...options, autoConnect: false }),
+    key,
+  ];
   const [s, set] = useState(make);
   const disposed = useRef<unknown>(null);
   if (s[1] !== key) set(make()); // re-renders at once, before anything commits

@@ -1,5 +1,6 @@
 /** The shape every message has: a string `type` and any other fields. */
 export interface Message {
+  /** what the message is; handlers are chosen by it */
   type: string;
   [key: string]: unknown;
 }
@@ -12,8 +13,11 @@ export type SendResult = 'sent' | 'queued' | 'dropped';
 
 /** How a socket closed. */
 export interface CloseInfo {
+  /** the close code (1006 when the client noticed the failure itself) */
   code: number;
+  /** the close reason (the error code when the client noticed the failure itself) */
   reason: string;
+  /** whether the closing handshake completed */
   wasClean: boolean;
 }
 
@@ -32,19 +36,28 @@ export type Factory<T> = T | (() => T | Promise<T>);
 
 /** The part of a WebSocket the client uses: the browser's class, `ws`, mock-socket all fit. */
 export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed */
   readonly readyState: number;
+  /** bytes handed to `send` and not yet on the network */
   readonly bufferedAmount: number;
+  /** how binary frames arrive */
   binaryType: string;
+  /** the socket opened */
   // biome-ignore lint/suspicious/noExplicitAny: event types differ between implementations
   onopen: ((ev: any) => void) | null;
+  /** the socket closed, with `code`, `reason`, `wasClean` */
   // biome-ignore lint/suspicious/noExplicitAny: event types differ between implementations
   onclose: ((ev: any) => void) | null;
+  /** a frame arrived, as `data` */
   // biome-ignore lint/suspicious/noExplicitAny: event types differ between implementations
   onmessage: ((ev: any) => void) | null;
+  /** something failed; a close event follows */
   // biome-ignore lint/suspicious/noExplicitAny: event types differ between implementations
   onerror: ((ev: any) => void) | null;
+  /** write a frame */
   // biome-ignore lint/suspicious/noExplicitAny: each implementation accepts its own data types
   send(data: any): void;
+  /** start the closing handshake; throws for a code or reason the protocol refuses */
   close(code?: number, reason?: string): void;
 }
 
@@ -53,15 +66,19 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 
 /** Reconnect policy. */
 export interface ReconnectOptions {
-  /** Delay before the first reconnect attempt, ms. @default 1000 */
+  /**
+   * Base delay of the first reconnect attempt, ms; the first attempt comes at a random moment
+   * within it (see `jitter`), on average after half of it. @default 2500
+   */
   initialDelay?: number;
   /** Upper bound of any delay, ms. @default 30000 */
   maxDelay?: number;
-  /** Growth of the delay per attempt. @default 3 */
+  /** Growth of the delay per attempt. @default 1.5 */
   factor?: number;
   /**
-   * Share (0–1) of each delay that is random: the delay is drawn from
-   * `[d·(1−jitter), d]`, so clients dropped together do not return together. @default 0.7
+   * Share (0–1) of each delay that is random: the delay is drawn from `[d·(1−jitter), d]`, so
+   * clients dropped together do not return together. The first attempt is drawn from all of
+   * `[0, d]` unless `jitter` is 0. @default 0.5
    */
   jitter?: number;
   /** Consecutive reconnect attempts before giving up with `MAX_ATTEMPTS`. @default Infinity */
@@ -125,7 +142,9 @@ export interface QueueOptions {
 
 /** Where debug output and unheard errors go. */
 export interface Logger {
+  /** debug output, with `debug: true` */
   debug?(...args: unknown[]): void;
+  /** errors nobody listens to */
   warn(...args: unknown[]): void;
 }
 

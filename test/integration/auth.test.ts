@@ -3,7 +3,7 @@
 // The client (src/client.ts `rejected()`): a static auth message that is refused is fatal at
 // once; a factory is asked once more and, if it yields a different frame, gets exactly one retry.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cleanup, countingWebSocket, makeClient, type Msg, sleep, startAuthServer } from './helpers';
+import { cleanup, countingWebSocket, type Msg, makeClient, sleep, startAuthServer } from './helpers';
 
 afterEach(cleanup);
 
@@ -16,20 +16,23 @@ describe('auth with the seed protocol', () => {
   it.each([
     { why: 'no token', message: { type: 'auth' }, code: 4001 },
     { why: 'a bad token', message: { type: 'auth', token: 'bad' }, code: 4002 },
-  ])('a static auth message refused for $why (close $code) is fatal at once: AUTH_REJECTED, closed, no retry', async ({ message, code }) => {
-    const server = await startAuthServer({ valid: new Set(['good']) });
-    const ws = countingWebSocket();
-    const t = makeClient({ url: server.url, WebSocket: ws.WebSocket, auth: message });
-    await t.reach('closed');
-    expect(t.errors.map((e) => e.code)).toEqual(['AUTH_REJECTED']);
-    expect(t.errors[0]!.data).toMatchObject({ code });
-    expect(t.details.at(-1)!.closeInfo?.code).toBe(code);
-    await sleep(SETTLE);
-    expect(server.conns).toHaveLength(1);
-    expect(server.conns[0]!.frames).toEqual([message]);
-    expect(ws.count()).toBe(1);
-    expect(t.client.state).toBe('closed');
-  });
+  ])(
+    'a static auth message refused for $why (close $code) is fatal at once: AUTH_REJECTED, closed, no retry',
+    async ({ message, code }) => {
+      const server = await startAuthServer({ valid: new Set(['good']) });
+      const ws = countingWebSocket();
+      const t = makeClient({ url: server.url, WebSocket: ws.WebSocket, auth: message });
+      await t.reach('closed');
+      expect(t.errors.map((e) => e.code)).toEqual(['AUTH_REJECTED']);
+      expect(t.errors[0]!.data).toMatchObject({ code });
+      expect(t.details.at(-1)!.closeInfo?.code).toBe(code);
+      await sleep(SETTLE);
+      expect(server.conns).toHaveLength(1);
+      expect(server.conns[0]!.frames).toEqual([message]);
+      expect(ws.count()).toBe(1);
+      expect(t.client.state).toBe('closed');
+    },
+  );
 
   it('an auth factory whose token expired (4002) and that yields a fresh one gets exactly one retry, which succeeds', async () => {
     const server = await startAuthServer({ valid: new Set(['fresh']) });
@@ -90,7 +93,10 @@ describe('auth with the seed protocol', () => {
   it('an auth factory yielding a different bad token every time gets one retry, then stops: 2 connections, closed', async () => {
     const server = await startAuthServer({ valid: new Set(['good']) });
     let calls = 0;
-    const t = makeClient({ url: server.url, auth: { message: () => ({ type: 'auth', token: `bad${++calls}` }), isAck } });
+    const t = makeClient({
+      url: server.url,
+      auth: { message: () => ({ type: 'auth', token: `bad${++calls}` }), isAck },
+    });
     await t.reach('closed');
     await sleep(SETTLE);
     expect(server.conns.map((c) => [tokenOf(c.frames[0]), c.closed?.code])).toEqual([
@@ -148,7 +154,9 @@ describe('auth with the seed protocol', () => {
     await down;
     await vi.waitFor(() => expect(server.conns[1]?.closed?.code).toBe(4003));
     // the token 'good' was never refused: it did not reach the server on that connection
-    await vi.waitFor(() => expect(t.client.state === 'open' || t.client.state === 'closed').toBe(true), { timeout: 3000 });
+    await vi.waitFor(() => expect(t.client.state === 'open' || t.client.state === 'closed').toBe(true), {
+      timeout: 3000,
+    });
     expect(server.conns[1]!.frames).toEqual([]);
     expect(t.client.state).toBe('open');
     expect(server.conns.map((c) => c.frames[0])).toEqual([

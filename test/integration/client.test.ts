@@ -1,7 +1,7 @@
 // The core client against real `ws` servers: delivery across a server restart, the order of
 // frames on every open (SPEC §2.4), bad frames from the server, and close() while waiting.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cleanup, countingWebSocket, makeClient, type Msg, RecordingServer, sleep } from './helpers';
+import { cleanup, countingWebSocket, type Msg, makeClient, RecordingServer, sleep } from './helpers';
 
 afterEach(cleanup);
 
@@ -174,7 +174,11 @@ describe('close()', () => {
   it('during a pending reconnect: no connection ever reaches the server afterwards and the state is closed', async () => {
     const server = await RecordingServer.start();
     const ws = countingWebSocket();
-    const t = makeClient({ url: server.url, WebSocket: ws.WebSocket, reconnect: { initialDelay: 200, maxDelay: 200, jitter: 0 } });
+    const t = makeClient({
+      url: server.url,
+      WebSocket: ws.WebSocket,
+      reconnect: { initialDelay: 200, maxDelay: 200, jitter: 0 },
+    });
     await t.reach('open');
     const waiting = t.reach('reconnecting');
     server.conns[0]!.ws.terminate();
@@ -200,7 +204,12 @@ describe('close()', () => {
     expect(t.client.send({ type: 'later', n: 2 })).toBe('queued');
     expect(t.client.queued).toBe(2);
     t.client.connect();
-    await vi.waitFor(() => expect(server.conns[1]?.frames).toEqual([{ type: 'later', n: 1 }, { type: 'later', n: 2 }]));
+    await vi.waitFor(() =>
+      expect(server.conns[1]?.frames).toEqual([
+        { type: 'later', n: 1 },
+        { type: 'later', n: 2 },
+      ]),
+    );
     expect(server.conns[0]!.frames).toEqual([]);
   });
 });

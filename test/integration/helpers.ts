@@ -3,7 +3,6 @@
 // upgrade, a `ws` client class that counts its sockets, and cleanup for `afterEach`.
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
-import WebSocket, { WebSocketServer } from 'ws';
 import {
   type ClientOptions,
   type Message,
@@ -13,6 +12,7 @@ import {
   type WebSocketClientError,
   type WebSocketConstructor,
 } from 'resilient-ws';
+import WebSocket, { WebSocketServer } from 'ws';
 
 export type Msg = Message;
 
@@ -213,7 +213,9 @@ export interface Tracked {
 }
 
 /** Creates a client on the `ws` class, recording its states and errors; disposed in `cleanup()`. */
-export const makeClient = (options: Partial<ClientOptions<Msg, Msg>> & Pick<ClientOptions<Msg, Msg>, 'url'>): Tracked => {
+export const makeClient = (
+  options: Partial<ClientOptions<Msg, Msg>> & Pick<ClientOptions<Msg, Msg>, 'url'>,
+): Tracked => {
   const states: State[] = [];
   const details: StateDetail[] = [];
   const errors: WebSocketClientError[] = [];

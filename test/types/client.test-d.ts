@@ -1,5 +1,12 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { type Message, type SendResult, type State, type StateDetail, WebSocketClient, type WebSocketClientError } from '../../src/index';
+import {
+  type Message,
+  type SendResult,
+  type State,
+  type StateDetail,
+  WebSocketClient,
+  type WebSocketClientError,
+} from '../../src/index';
 
 type ServerMsg =
   | { type: 'chat'; user: string; text: string }

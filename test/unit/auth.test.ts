@@ -12,7 +12,10 @@ afterEach(() => {
 });
 
 const types = () => srv.frames.map((f) => (f as { type: string }).type);
-const ack = { isAck: (m: { type: string }) => m.type === 'auth_ok', isRejection: (m: { type: string }) => m.type === 'auth_failed' };
+const ack = {
+  isAck: (m: { type: string }) => m.type === 'auth_ok',
+  isRejection: (m: { type: string }) => m.type === 'auth_failed',
+};
 
 describe('auth', () => {
   it('sends the auth message first, before the queue', async () => {
@@ -74,13 +77,16 @@ describe('auth', () => {
     expect(srv.sockets).toHaveLength(1);
   });
 
-  it.each([4001, 4002, 4003, 4401, 4403])('a close with auth-failure code %i and no auth is AUTH_REJECTED and final', async (code) => {
-    const { client, errors } = makeClient(srv.url);
-    await tick();
-    await srv.drop(code, 'unauthorized');
-    expect(errors.map((e) => e.code)).toEqual(['AUTH_REJECTED']);
-    expect(client.state).toBe('closed');
-  });
+  it.each([4001, 4002, 4003, 4401, 4403])(
+    'a close with auth-failure code %i and no auth is AUTH_REJECTED and final',
+    async (code) => {
+      const { client, errors } = makeClient(srv.url);
+      await tick();
+      await srv.drop(code, 'unauthorized');
+      expect(errors.map((e) => e.code)).toEqual(['AUTH_REJECTED']);
+      expect(client.state).toBe('closed');
+    },
+  );
 
   it('an expired token is refreshed: the factory yields a new one, one retry succeeds', async () => {
     let token = 'old';

@@ -13,7 +13,17 @@ describe('backoff', () => {
     expect(backoff(20, { ...o, jitter: 0 })).toBe(30_000);
   });
 
-  it('shortens by at most the jitter share', () => {
+  it('draws the first attempt from all of [0, d], to spread a fleet dropped at once', () => {
+    expect(backoff(1, o, () => 0)).toBe(1000);
+    expect(backoff(1, o, () => 0.999_999)).toBe(0);
+    expect(backoff(1, o, () => 0.25)).toBe(750);
+  });
+
+  it('keeps the first attempt exact with jitter 0', () => {
+    expect(backoff(1, { ...o, jitter: 0 }, () => 0.5)).toBe(1000);
+  });
+
+  it('shortens later attempts by at most the jitter share', () => {
     expect(backoff(2, o, () => 0)).toBe(2000);
     expect(backoff(2, o, () => 0.999_999)).toBe(1000);
     expect(backoff(2, o, () => 0.5)).toBe(1500);

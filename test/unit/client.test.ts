@@ -136,7 +136,9 @@ describe('reconnecting', () => {
     await tick();
     await srv.drop(1011, 'restart');
     expect(client.state).toBe('reconnecting');
-    expect(details).toEqual([{ attempt: 1, delay: 100, closeInfo: { code: 1011, reason: 'restart', wasClean: false } }]);
+    expect(details).toEqual([
+      { attempt: 1, delay: 100, closeInfo: { code: 1011, reason: 'restart', wasClean: false } },
+    ]);
     await tick(99);
     expect(srv.sockets).toHaveLength(1);
     await tick(10);
@@ -187,7 +189,9 @@ describe('reconnecting', () => {
   });
 
   it('resets the attempt counter after resetAfter of uptime, not before', async () => {
-    const { client } = makeClient(srv.url, { reconnect: { initialDelay: 100, factor: 2, jitter: 0, resetAfter: 1000 } });
+    const { client } = makeClient(srv.url, {
+      reconnect: { initialDelay: 100, factor: 2, jitter: 0, resetAfter: 1000 },
+    });
     await tick();
     await srv.drop(1011, '');
     await tick(110);
@@ -259,7 +263,7 @@ describe('sending and the queue', () => {
 
   it('reports each overflow with the dropped message attached', async () => {
     const { client, errors } = makeClient(srv.url, { autoConnect: false, queue: { maxSize: 2 } });
-    [1, 2, 3].forEach((n) => client.send({ type: 'm', n }));
+    for (const n of [1, 2, 3]) client.send({ type: 'm', n });
     expect(errors.map((e) => [e.code, e.data])).toEqual([['QUEUE_OVERFLOW', { type: 'm', n: 1 }]]);
     client.dispose();
   });
@@ -298,8 +302,12 @@ describe('sending and the queue', () => {
     const { client } = makeClient(srv.url, { autoConnect: false });
     const circular: Record<string, unknown> = { type: 'loop' };
     circular.self = circular;
-    expect(() => client.send(circular as never)).toThrowError(expect.objectContaining({ code: 'SERIALIZE_ERROR', data: circular }));
-    expect(() => client.send({ type: 'big', n: 10n } as never)).toThrowError(expect.objectContaining({ code: 'SERIALIZE_ERROR' }));
+    expect(() => client.send(circular as never)).toThrowError(
+      expect.objectContaining({ code: 'SERIALIZE_ERROR', data: circular }),
+    );
+    expect(() => client.send({ type: 'big', n: 10n } as never)).toThrowError(
+      expect.objectContaining({ code: 'SERIALIZE_ERROR' }),
+    );
     expect(() => client.send(undefined as never)).toThrowError(expect.objectContaining({ code: 'SERIALIZE_ERROR' }));
     expect(client.queued).toBe(0);
     client.dispose();
@@ -362,9 +370,14 @@ describe('close and dispose', () => {
     expect(srv.sockets).toHaveLength(1);
   });
 
-  it('close() rejects a code the WebSocket API would refuse', () => {
-    const { client } = makeClient(srv.url, { autoConnect: false });
-    expect(() => client.close(1006)).toThrowError(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+  it('close() with a code or reason the socket refuses throws, and changes nothing', async () => {
+    const { client } = makeClient(srv.url);
+    await tick();
+    expect(() => client.close(1006)).toThrow(/1000, or between 3000 and 4999/);
+    expect(() => client.close(1000, 'x'.repeat(124))).toThrow(/123 bytes/);
+    expect(client.state).toBe('open');
+    expect(client.send({ type: 'still' })).toBe('sent');
+    client.dispose();
   });
 
   it('dispose() drops the queue and every handler and listener', async () => {

@@ -1,5 +1,5 @@
 // The core must work in apps without React: importing it must never load `react`.
-import { Server, WebSocket as MockWebSocket } from 'mock-socket';
+import { WebSocket as MockWebSocket, Server } from 'mock-socket';
 import { afterEach, expect, it, vi } from 'vitest';
 
 vi.mock('react', () => {

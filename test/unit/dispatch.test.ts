@@ -106,7 +106,8 @@ describe('receiving', () => {
 
   it('a custom deserialize reads binary frames', async () => {
     const { client } = await open({
-      deserialize: (d: unknown) => (typeof d === 'string' ? JSON.parse(d) : { type: 'bin', size: (d as ArrayBuffer).byteLength }),
+      deserialize: (d: unknown) =>
+        typeof d === 'string' ? JSON.parse(d) : { type: 'bin', size: (d as ArrayBuffer).byteLength },
     });
     const bin = vi.fn();
     client.on('bin' as never, bin);
@@ -165,7 +166,11 @@ describe('receiving', () => {
 describe('errors with nobody listening', () => {
   it('go to logger.warn, never nowhere', async () => {
     const warn = vi.fn();
-    const client = new WebSocketClient({ url: srv.url, WebSocket: (await import('mock-socket')).WebSocket as never, logger: { warn } });
+    const client = new WebSocketClient({
+      url: srv.url,
+      WebSocket: (await import('mock-socket')).WebSocket as never,
+      logger: { warn },
+    });
     await tick();
     srv.push('garbage');
     await tick();

@@ -1,4 +1,4 @@
-import { type Client, Server, WebSocket as MockWebSocket } from 'mock-socket';
+import { type Client, WebSocket as MockWebSocket, Server } from 'mock-socket';
 import { vi } from 'vitest';
 import { type ClientOptions, type Message, WebSocketClient, type WebSocketClientError } from '../../src/index';
 

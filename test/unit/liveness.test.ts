@@ -110,7 +110,9 @@ describe('heartbeat', () => {
     const { client, errors } = makeClient(srv.url, {
       heartbeat: { ...hb, message: () => ({ type: 'hb', at: Date.now() }), isPong: (m) => m.type === 'hb-ack' },
     });
-    srv.server.on('connection', (s) => s.on('message', (d) => JSON.parse(String(d)).type === 'hb' && s.send('{"type":"hb-ack"}')));
+    srv.server.on('connection', (s) =>
+      s.on('message', (d) => JSON.parse(String(d)).type === 'hb' && s.send('{"type":"hb-ack"}')),
+    );
     await tick();
     await tick(2100);
     expect(srv.frames.filter((f) => (f as { type: string }).type === 'hb').length).toBe(2);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { WebSocketClient } from '../../src/index';
 
-const make = (o: Record<string, unknown>) => () => new WebSocketClient({ url: 'ws://x', autoConnect: false, ...o } as never);
+const make = (o: Record<string, unknown>) => () =>
+  new WebSocketClient({ url: 'ws://x', autoConnect: false, ...o } as never);
 
 describe('options', () => {
   it.each([
@@ -24,7 +25,9 @@ describe('options', () => {
     [{ reconect: {} }, 'options.reconect'],
     [{ debug: 'yes' }, 'options.debug'],
   ])('%j is INVALID_OPTIONS naming %s', (o, name) => {
-    expect(make(o)).toThrowError(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining(name) }));
+    expect(make(o)).toThrowError(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining(name) }),
+    );
   });
 
   it('accepts a URL object, an http URL and a factory', () => {

@@ -1,7 +1,7 @@
 // @vitest-environment node
 // Server rendering: every hook renders under Node with no DOM, and no socket is ever created.
 import { renderToString } from 'react-dom/server';
-import { type WebSocketConstructor, WebSocketClient } from 'resilient-ws';
+import { WebSocketClient, type WebSocketConstructor } from 'resilient-ws';
 import { expect, it, vi } from 'vitest';
 import {
   useConnectionState,

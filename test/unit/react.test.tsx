@@ -1,6 +1,6 @@
 // The React adapter against mock-socket servers, rendered in happy-dom.
 import { act, cleanup, render, renderHook, screen, waitFor } from '@testing-library/react';
-import { Server, WebSocket as MockWebSocket } from 'mock-socket';
+import { WebSocket as MockWebSocket, Server } from 'mock-socket';
 import { StrictMode, useState } from 'react';
 import { type ClientOptions, WebSocketClient, type WebSocketConstructor } from 'resilient-ws';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
@@ -154,9 +154,12 @@ describe('useMessage', () => {
     const client = makeClient();
     const on = vi.spyOn(client, 'on');
     const calls: string[] = [];
-    const { rerender } = renderHook(({ tag }) => useMessage('chat', (msg) => calls.push(`${tag}:${msg.text}`), client), {
-      initialProps: { tag: 'first' },
-    });
+    const { rerender } = renderHook(
+      ({ tag }) => useMessage('chat', (msg) => calls.push(`${tag}:${msg.text}`), client),
+      {
+        initialProps: { tag: 'first' },
+      },
+    );
     rerender({ tag: 'second' });
     rerender({ tag: 'third' });
     expect(on).toHaveBeenCalledTimes(1);
