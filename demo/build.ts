@@ -31,7 +31,14 @@ const common: BuildOptions = {
 };
 
 export async function buildDemo(): Promise<void> {
-  const missing = ['index.mjs', 'react.mjs', 'resilient-ws.min.js'].filter((f) => !existsSync(dist(f)));
+  const missing = [
+    'index.mjs',
+    'react.mjs',
+    'delivery.mjs',
+    'request.mjs',
+    'resilient-ws.min.js',
+    'resilient-ws.extras.min.js',
+  ].filter((f) => !existsSync(dist(f)));
   if (missing.length > 0) {
     throw new Error(`dist/${missing.join(', dist/')} missing: run \`npm run build\` first`);
   }
@@ -51,6 +58,8 @@ export async function buildDemo(): Promise<void> {
     alias: {
       'resilient-ws': dist('index.mjs'),
       'resilient-ws/react': dist('react.mjs'),
+      'resilient-ws/delivery': dist('delivery.mjs'),
+      'resilient-ws/request': dist('request.mjs'),
     },
     define: { 'process.env.NODE_ENV': '"development"' },
     metafile: true,

@@ -50,7 +50,8 @@ resilient-ws demo
   chaos:  POST ${server.url}/chaos/drop | /chaos/stall | /chaos/restart?down=3000
   stats:  ${server.url}/stats
 `);
-  for (const [file, cmd] of missing) console.warn(`  warning: ${file} is missing — run \`${cmd}\` (or \`npm run demo\`)`);
+  for (const [file, cmd] of missing)
+    console.warn(`  warning: ${file} is missing — run \`${cmd}\` (or \`npm run demo\`)`);
   console.log('Press Ctrl+C to stop.');
 
   let stopping = false;

@@ -15,7 +15,9 @@ export type ClientMsg =
   | { type: 'leave' }
   | { type: 'subscribe'; channel: 'prices' }
   | { type: 'unsubscribe'; channel: 'prices' }
-  | { type: 'echo'; [key: string]: unknown };
+  | { type: 'echo'; [key: string]: unknown }
+  | { type: 'resume'; lastId: unknown }
+  | { type: 'request'; op: 'time' | 'who' };
 
 /** A chat line (type aliases, not interfaces, so they fit the SDK's `Message` index signature). `id` increases per server; `replay: true` marks history sent on `join`. */
 export type ChatMsg = {
@@ -45,7 +47,9 @@ export type ServerMsg =
   | { type: 'system'; text: string; room?: string; timestamp: number }
   | { type: 'error'; message: string }
   | PriceMsg
-  | { type: 'echo'; [key: string]: unknown };
+  | { type: 'echo'; [key: string]: unknown }
+  | { type: 'ack'; id?: string; ids?: string[] }
+  | { type: 'reply'; requestId: string; time?: number; users?: string[]; error?: string };
 
 /** Close codes used by the server. */
 export const CloseCodes = {

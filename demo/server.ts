@@ -30,6 +30,18 @@
  *   ← `{type:'error', message}` for anything wrong: invalid JSON, a message without a string
  *     `type`, an unknown type, bad fields, `rate limit`. The connection stays open.
  *
+ * Delivery (the server side of `resilient-ws/delivery`):
+ *   → any message with a string `id`      ← `{type:'ack', id}`; a repeat of an id already
+ *                                            handled (the client re-sends what was in flight
+ *                                            when a connection died) is acked and not handled again
+ *   → `{type:'resume', lastId}`            ← the current room's chat messages with `id > lastId`
+ *                                            (what this client missed while it was away)
+ *   `chat` messages carry increasing numeric ids, so the client drops repeats.
+ *
+ * Request/response (the server side of `resilient-ws/request`):
+ *   → `{type:'request', requestId, op:'time'|'who'}`
+ *   ← `{type:'reply', requestId, time}` / `{type:'reply', requestId, users}` (the room's members)
+ *
  * Security (the seed's checklist): `Origin` is checked on upgrade (by default the server's
  * own host and localhost / 127.0.0.1 / [::1] on any port; no `Origin` — a non-browser
  * client — is allowed; anything else → HTTP 403); `maxPayload` 64 KiB (larger → close 1009);
@@ -56,13 +68,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import {
-  createServer,
-  STATUS_CODES,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -188,6 +194,8 @@ interface IssuedToken {
 const MAX_PAYLOAD = 64 * 1024;
 const MAX_NAME = 32;
 const MAX_TEXT = 1000;
+/** How many client message ids the server remembers to drop repeats. */
+const HANDLED_IDS = 10_000;
 const HISTORY = 20;
 const RECEIVED_LOG = 5000;
 const KEEPALIVE_MS = 30_000;
@@ -277,6 +285,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const prices = SYMBOLS.map((s) => ({ symbol: s.symbol, open: s.open, price: s.open }));
   let nextConnId = 1;
   let nextChatId = 1;
+  /** client message ids already handled (delivery dedupe), oldest first, bounded */
+  const handledIds = new Set<string>();
   let totalConnections = 0;
   let rejectedUpgrades = 0;
   let down = false;
@@ -475,6 +485,16 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       sendError(c, 'a message must be an object with a string "type"');
       return;
     }
+    const id = msg.id;
+    if (typeof id === 'string' && msg.type !== 'ping') {
+      // at-least-once from the client: ack every copy (the earlier ack may be what was lost),
+      // handle each id once
+      if (id.length > 64) return sendError(c, 'id too long');
+      send(c, { type: 'ack', id });
+      if (handledIds.has(id)) return;
+      handledIds.add(id);
+      if (handledIds.size > HANDLED_IDS) handledIds.delete(handledIds.values().next().value as string);
+    }
     handleMessage(c, msg, msg.type, text);
   }
 
@@ -570,6 +590,26 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
         if (c.room === undefined) sendError(c, 'not in a room');
         else leaveRoom(c, true);
         return;
+      case 'resume': {
+        const lastId = msg.lastId;
+        if (typeof lastId !== 'number') return sendError(c, 'lastId must be a number');
+        if (c.room === undefined) return;
+        for (const m of history.get(c.room) ?? []) if (m.id > lastId) send(c, m);
+        return;
+      }
+      case 'request': {
+        const requestId = msg.requestId;
+        if (typeof requestId !== 'string' || requestId.length > 64)
+          return sendError(c, 'requestId must be a short string');
+        if (msg.op === 'time') return send(c, { type: 'reply', requestId, time: Date.now() });
+        if (msg.op === 'who') {
+          const users = [...conns]
+            .filter((o) => o.authed && c.room !== undefined && o.room === c.room)
+            .map((o) => o.username);
+          return send(c, { type: 'reply', requestId, users });
+        }
+        return send(c, { type: 'reply', requestId, error: 'unknown op (time, who)' });
+      }
       case 'subscribe':
       case 'unsubscribe':
         if (msg.channel !== 'prices') {
@@ -1011,8 +1051,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   server.on('error', (err) => log('server error:', err.message));
 
   const port = (server.address() as AddressInfo).port;
-  const urlHost =
-    host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
 
   async function close(): Promise<void> {
     if (closed) return;

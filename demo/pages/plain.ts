@@ -17,8 +17,10 @@ import {
 } from './shared';
 
 declare global {
-  /** Set by `<script src="/dist/resilient-ws.min.js">`. */
-  const ResilientWS: typeof import('resilient-ws');
+  /** Set by `<script src="/dist/resilient-ws.min.js">`, and `…extras.min.js` (delivery, request). */
+  const ResilientWS: typeof import('resilient-ws') &
+    typeof import('resilient-ws/delivery') &
+    typeof import('resilient-ws/request');
   interface Window {
     /** For a browser test or the console. */
     demo?: { client: WebSocketClient<ServerMsg, ClientMsg>; tokens: TokenSource };
@@ -31,7 +33,11 @@ function $<T extends HTMLElement = HTMLElement>(id: string): T {
   return el as T;
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (className !== undefined) e.className = className;
   if (text !== undefined) e.textContent = text;
@@ -64,7 +70,10 @@ let username: string | undefined;
 let room: string | undefined = 'lobby';
 const seenChat = new Set<number>();
 
-const client = new ResilientWS.WebSocketClient<ServerMsg, ClientMsg>(demoOptions(tokens));
+// connected at the end of this script, once every listener is in place to see it
+const client = new ResilientWS.WebSocketClient<ServerMsg, ClientMsg>({ ...demoOptions(tokens), autoConnect: false });
+// at-least-once: chat messages carry ids until acked; missed chat is replayed after a reconnect
+const delivery = ResilientWS.delivery(client, { resume: true });
 window.demo = { client, tokens };
 
 // ------------------------------------------------------------------ connection status
@@ -78,6 +87,7 @@ function renderStatus(): void {
     badge.textContent = client.state;
   }
   $('queued').textContent = String(client.queued);
+  $('unacked').textContent = String(delivery.unacked);
   $('latency').textContent = fmtLatency(client.latency);
   $('attempt').textContent = String(client.attempt);
   $('countdown').textContent = client.state === 'reconnecting' ? fmtCountdown(retryAt) : '–';
@@ -207,11 +217,27 @@ client.on('price', (m: PriceMsg) => {
 
 $<HTMLInputElement>('short-token').addEventListener('change', (e) => {
   tokens.shortLived = (e.target as HTMLInputElement).checked;
-  log('info', tokens.shortLived ? 'short-lived tokens from the next open on' : 'fixed demo-token from the next open on');
+  log(
+    'info',
+    tokens.shortLived ? 'short-lived tokens from the next open on' : 'fixed demo-token from the next open on',
+  );
   renderStatus();
 });
 
 $('connect').addEventListener('click', () => client.connect());
+$('server-time').addEventListener('click', async () => {
+  const asked = Date.now();
+  try {
+    const reply = await ResilientWS.request<{ type: 'reply'; time: number }>(
+      client,
+      { type: 'request', op: 'time' },
+      { timeout: 5000 },
+    );
+    log('info', `server time ${fmtTime(reply.time)} (reply after ${Date.now() - asked} ms)`);
+  } catch (err) {
+    log('error', `request: ${(err as WebSocketClientError).code ?? String(err)}`);
+  }
+});
 $('disconnect').addEventListener('click', () => client.close());
 
 for (const action of ['drop', 'stall', 'restart'] as const satisfies readonly ChaosAction[]) {
@@ -223,3 +249,5 @@ for (const action of ['drop', 'stall', 'restart'] as const satisfies readonly Ch
 $('clear-log').addEventListener('click', () => $('event-log').replaceChildren());
 
 renderStatus();
+
+client.connect();

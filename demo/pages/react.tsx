@@ -1,9 +1,11 @@
 // The React page: `resilient-ws/react` hooks under React.StrictMode (development build, so the
 // double mount happens and the page shows one socket is still all it opens). All text is React
 // text, never HTML.
+
 import { type FormEvent, StrictMode, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { WebSocketClient } from 'resilient-ws';
+import { type Delivery, delivery } from 'resilient-ws/delivery';
 import {
   useConnectionState,
   useLastMessage,
@@ -12,6 +14,7 @@ import {
   useWebSocketClient,
   WebSocketProvider,
 } from 'resilient-ws/react';
+import { request } from 'resilient-ws/request';
 import type { ChatMsg, ClientMsg, PriceMsg, ServerMsg } from '../protocol';
 import {
   chaos,
@@ -76,6 +79,13 @@ function App() {
   useEffect(() => {
     window.demo = { client, tokens };
   }, [client, tokens]);
+  // at-least-once for this client: ids until acked, missed chat replayed after a reconnect
+  const [delivered, setDelivered] = useState<Delivery>();
+  useEffect(() => {
+    const d = delivery(client, { resume: true });
+    setDelivered(d);
+    return () => d.stop();
+  }, [client]);
   return (
     <WebSocketProvider client={client}>
       <header>
@@ -87,7 +97,7 @@ function App() {
         </nav>
       </header>
       <main className="grid">
-        <ConnectionPanel tokens={tokens} />
+        <ConnectionPanel tokens={tokens} unacked={delivered?.unacked ?? 0} />
         <ChatPanel />
         <PricesPanel />
         <EventLog />
@@ -96,7 +106,7 @@ function App() {
   );
 }
 
-function ConnectionPanel({ tokens }: { tokens: TokenSource }) {
+function ConnectionPanel({ tokens, unacked }: { tokens: TokenSource; unacked: number }) {
   const client = useDemoClient();
   const state = useConnectionState(client);
   const authOk = useLastMessage('auth_ok', client);
@@ -139,6 +149,10 @@ function ConnectionPanel({ tokens }: { tokens: TokenSource }) {
         <dd id="queued" data-testid="queued">
           {client.queued}
         </dd>
+        <dt>Unacked</dt>
+        <dd id="unacked" data-testid="unacked">
+          {unacked}
+        </dd>
         <dt>Latency</dt>
         <dd id="latency" data-testid="latency">
           {fmtLatency(client.latency)}
@@ -164,7 +178,10 @@ function ConnectionPanel({ tokens }: { tokens: TokenSource }) {
           onChange={(e) => {
             tokens.shortLived = e.target.checked;
             setShortLived(e.target.checked);
-            logStore.add('info', e.target.checked ? 'short-lived tokens from the next open on' : 'fixed demo-token from the next open on');
+            logStore.add(
+              'info',
+              e.target.checked ? 'short-lived tokens from the next open on' : 'fixed demo-token from the next open on',
+            );
           }}
         />{' '}
         short-lived token (20 s, fetched in the auth factory)
@@ -175,6 +192,26 @@ function ConnectionPanel({ tokens }: { tokens: TokenSource }) {
         </button>
         <button type="button" id="disconnect" onClick={() => client.close()}>
           Disconnect
+        </button>
+        <button
+          type="button"
+          id="server-time"
+          title="request/response: resolves with the reply carrying the same requestId"
+          onClick={async () => {
+            const asked = Date.now();
+            try {
+              const reply = await request<{ type: 'reply'; time: number }>(
+                client,
+                { type: 'request', op: 'time' },
+                { timeout: 5000 },
+              );
+              logStore.add('info', `server time ${fmtTime(reply.time)} (reply after ${Date.now() - asked} ms)`);
+            } catch (err) {
+              logStore.add('error', `request: ${(err as { code?: string }).code ?? String(err)}`);
+            }
+          }}
+        >
+          Ask server time
         </button>
       </div>
       <h3>Chaos</h3>
@@ -293,12 +330,31 @@ function ChatPanel() {
         </small>
       </h2>
       <form id="username-form" onSubmit={onName}>
-        <input type="text" id="username" placeholder="username" maxLength={32} autoComplete="off" value={nameInput} onChange={(e) => setNameInput(e.target.value)} />
-        <button type="submit" id="set-username">Set name</button>
+        <input
+          type="text"
+          id="username"
+          placeholder="username"
+          maxLength={32}
+          autoComplete="off"
+          value={nameInput}
+          onChange={(e) => setNameInput(e.target.value)}
+        />
+        <button type="submit" id="set-username">
+          Set name
+        </button>
       </form>
       <form id="room-form" onSubmit={onJoin}>
-        <input type="text" id="room" maxLength={32} autoComplete="off" value={roomInput} onChange={(e) => setRoomInput(e.target.value)} />
-        <button type="submit" id="join">Join</button>
+        <input
+          type="text"
+          id="room"
+          maxLength={32}
+          autoComplete="off"
+          value={roomInput}
+          onChange={(e) => setRoomInput(e.target.value)}
+        />
+        <button type="submit" id="join">
+          Join
+        </button>
         <button type="button" id="leave" onClick={onLeave}>
           Leave
         </button>
@@ -313,8 +369,18 @@ function ChatPanel() {
         ))}
       </ul>
       <form id="message-form" onSubmit={onSend}>
-        <input type="text" id="message" placeholder="message" maxLength={1000} autoComplete="off" value={message} onChange={(e) => setMessage(e.target.value)} />
-        <button type="submit" id="send">Send</button>
+        <input
+          type="text"
+          id="message"
+          placeholder="message"
+          maxLength={1000}
+          autoComplete="off"
+          value={message}
+          onChange={(e) => setMessage(e.target.value)}
+        />
+        <button type="submit" id="send">
+          Send
+        </button>
       </form>
     </section>
   );

@@ -62,13 +62,37 @@ export class TokenSource {
   };
 }
 
-/** The client options both pages use: short timings so recovery is visible within seconds. */
+/**
+ * Comma-separated non-negative numbers from the page's query string, laid over `defaults`
+ * position by position (an empty or invalid entry keeps the default): `?rc=100,,2` → `[100, d1, 2, d3]`.
+ */
+function numbersParam(name: string, defaults: readonly number[]): number[] {
+  const raw = typeof location === 'undefined' ? null : new URLSearchParams(location.search).get(name);
+  if (raw === null) return [...defaults];
+  const parts = raw.split(',');
+  return defaults.map((d, i) => {
+    const part = parts[i]?.trim() ?? '';
+    const n = Number(part);
+    return part !== '' && Number.isFinite(n) && n >= 0 ? n : d;
+  });
+}
+
+/**
+ * The client options both pages use: short timings so recovery is visible within seconds.
+ *
+ * Tests (and the curious) can override the liveness timings with query parameters:
+ *   `?hb=interval,timeout`                       heartbeat, ms (default 5000,3000)
+ *   `?rc=initialDelay,maxDelay,factor,jitter`    reconnect backoff (default 500,8000,2,0.3)
+ * e.g. `/react.html?hb=500,500&rc=100,2000,2,0`. Missing entries keep the defaults.
+ */
 export function demoOptions(tokens: TokenSource): DemoOptions {
+  const [interval = 5000, timeout = 3000] = numbersParam('hb', [5000, 3000]);
+  const [initialDelay = 500, maxDelay = 8000, factor = 2, jitter = 0.3] = numbersParam('rc', [500, 8000, 2, 0.3]);
   return {
     url: wsUrl,
     auth: { message: tokens.authMessage, isAck: (m) => m.type === 'auth_ok', timeout: 5000 },
-    heartbeat: { interval: 5000, timeout: 3000 },
-    reconnect: { initialDelay: 500, maxDelay: 8000, factor: 2, jitter: 0.3 },
+    heartbeat: { interval, timeout },
+    reconnect: { initialDelay, maxDelay, factor, jitter },
     queue: { maxSize: 100, overflow: 'drop-oldest' },
   };
 }
@@ -82,7 +106,8 @@ export async function chaos(action: ChaosAction): Promise<string> {
     const res = await fetch(url, { method: 'POST', cache: 'no-store' });
     const body = (await res.json()) as Record<string, unknown>;
     if (action === 'drop') return `server dropped ${String(body.dropped)} connection(s) (no close frame)`;
-    if (action === 'stall') return `server stalled ${String(body.stalled)} connection(s): half-open, heartbeat will notice`;
+    if (action === 'stall')
+      return `server stalled ${String(body.stalled)} connection(s): half-open, heartbeat will notice`;
     return `server restarting: closed ${String(body.closed)} connection(s), down for 3 s`;
   } catch (err) {
     return `chaos ${action} failed: ${err instanceof Error ? err.message : String(err)}`;

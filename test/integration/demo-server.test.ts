@@ -348,6 +348,55 @@ describe('messages', () => {
   });
 });
 
+describe('delivery and requests', () => {
+  it('acks a message that carries an id, and handles a repeated id only once', async () => {
+    const alice = client();
+    const bob = client();
+    await Promise.all([alice.auth('alice'), bob.auth('bob')]);
+    for (const c of [alice, bob]) {
+      c.send({ type: 'join', room: 'acks' });
+      await c.waitFor((m) => m.type === 'system' && m.room === 'acks');
+    }
+    const msg = { type: 'message', text: 'once', id: 'k1.7' };
+    alice.send(msg);
+    alice.send(msg); // re-sent after a reconnect, say
+    await alice.waitFor((m) => m.type === 'ack' && m.id === 'k1.7');
+    await until(() => alice.of('ack').length === 2); // every copy is acked
+    await bob.waitFor((m) => m.type === 'chat' && m.text === 'once');
+    await sleep(50);
+    expect(bob.of('chat').filter((m) => m.text === 'once')).toHaveLength(1);
+  });
+
+  it('replays the room’s chat after lastId on resume', async () => {
+    const alice = client();
+    await alice.auth('alice');
+    alice.send({ type: 'join', room: 'resume' });
+    await alice.waitFor((m) => m.type === 'system' && m.room === 'resume');
+    for (const text of ['a', 'b', 'c']) alice.send({ type: 'message', text });
+    await until(() => alice.of('chat').length === 3);
+    const [first] = alice.of('chat');
+    const later = client();
+    await later.auth('bob');
+    later.send({ type: 'join', room: 'resume' });
+    await later.waitFor((m) => m.type === 'system' && m.room === 'resume');
+    later.send({ type: 'resume', lastId: first!.id });
+    await until(() => later.of('chat').length === 2);
+    expect(later.of('chat').map((m) => m.text)).toEqual(['b', 'c']);
+  });
+
+  it('answers a request with a reply carrying its requestId', async () => {
+    const alice = client();
+    await alice.auth('alice');
+    const before = Date.now();
+    alice.send({ type: 'request', requestId: 'r1', op: 'time' });
+    const reply = await alice.next('reply');
+    expect(reply).toMatchObject({ requestId: 'r1' });
+    expect(reply.time as number).toBeGreaterThanOrEqual(before);
+    alice.send({ type: 'request', requestId: 'r2', op: 'nope' });
+    expect(await alice.next('reply')).toMatchObject({ requestId: 'r2', error: expect.stringContaining('unknown op') });
+  });
+});
+
 describe('security', () => {
   it('rate-limits: over the bucket → error "rate limit", messages dropped, connection open', async () => {
     const c = client();

@@ -1,0 +1,408 @@
+// The built SDK in real headless Chromium (the system `chromium`, driven by playwright-core)
+// against the demo server: the `<script>` build on the plain page, the React page under
+// StrictMode, and recovery from drop / stall / restart / offline / hidden tab.
+//
+// One Chromium for the file; a fresh demo server (port 0, so its stats start at zero) and a
+// fresh browser context per test. The pages take short liveness timings from query
+// parameters (`?hb=interval,timeout&rc=initialDelay,maxDelay,factor,jitter`, see
+// demo/pages/shared.ts); jitter 0 makes the delays exact. The global setup builds the pages.
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type DemoServer, startDemoServer } from '../../demo/server';
+import { clientState, framesOfType, launchChromium, mark, openDemo, waitForBadge, waitForState } from './helpers';
+
+type AnyMsg = { type: string; [key: string]: unknown };
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const screenshotDir = path.join(repo, 'test-results/screenshots');
+
+let browser: Browser;
+let server: DemoServer;
+let context: BrowserContext;
+/** Uncaught exceptions of every page of the current test. */
+let pageErrors: Error[][] = [];
+
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+beforeEach(async () => {
+  server = await startDemoServer({ port: 0, quiet: true });
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  pageErrors = [];
+});
+
+afterEach(async () => {
+  await context?.close();
+  await server?.close();
+  // An uncaught exception in a page fails the test that caused it.
+  expect(pageErrors.flat().map((e) => e.message)).toEqual([]);
+});
+
+/** Open a page of the demo server with the probe installed; page errors are checked after the test. */
+async function open(pathAndQuery: string): Promise<Page> {
+  const demo = await openDemo(context, server.url, pathAndQuery);
+  pageErrors.push(demo.pageErrors);
+  return demo.page;
+}
+
+/** Send an echo through the page's client and wait for it to come back (a fence: all sent before it has arrived). */
+async function echoRoundTrip(page: Page, tag: string): Promise<void> {
+  await page.evaluate(
+    (t) =>
+      new Promise<void>((resolve, reject) => {
+        const client = window.demo?.client;
+        if (client === undefined) return reject(new Error('no window.demo.client'));
+        const off = client.on('echo', (m) => {
+          if (m.tag !== t) return;
+          off();
+          resolve();
+        });
+        client.send({ type: 'echo', tag: t });
+      }),
+    tag,
+  );
+}
+
+/** Wait until the server has `n` members in `room`. */
+async function roomHas(room: string, n: number): Promise<void> {
+  await expect.poll(() => server.stats().rooms[room] ?? 0, { timeout: 5000, interval: 20 }).toBe(n);
+}
+
+async function setUsername(page: Page, name: string): Promise<void> {
+  await page.fill('#username', name);
+  await page.click('#set-username');
+}
+
+async function sendChat(page: Page, text: string): Promise<void> {
+  await page.fill('#message', text);
+  await page.press('#message', 'Enter');
+}
+
+/** Wait until the page shows a chat line whose text is exactly `text`; returns its author. */
+async function chatLineShown(page: Page, text: string): Promise<string | null> {
+  const handle = await page.waitForFunction(
+    (t) => {
+      for (const li of document.querySelectorAll('[data-testid="chat-line"]')) {
+        if (li.querySelector('.text')?.textContent === t) return li.querySelector('.who')?.textContent ?? '';
+      }
+      return false;
+    },
+    text,
+    { timeout: 5000 },
+  );
+  return (await handle.jsonValue()) as string | null;
+}
+
+describe('plain page (<script> build)', () => {
+  it('loads the <script> build: ResilientWS.WebSocketClient is a function and clients reach open', async () => {
+    const page = await open('/');
+    expect(
+      await page.evaluate(() =>
+        typeof ResilientWS === 'undefined' ? 'no global' : typeof ResilientWS.WebSocketClient,
+      ),
+    ).toBe('function');
+
+    // The page's own client.
+    await waitForBadge(page, 'open');
+    expect(await clientState(page)).toBe('open');
+
+    // And one created here from the global, against the demo server: auth first, then an echo.
+    const echoed = await page.evaluate(async () => {
+      const client = new ResilientWS.WebSocketClient<AnyMsg, AnyMsg>({
+        url: `ws://${location.host}/ws`,
+        auth: { message: { type: 'auth', token: 'demo-token' }, isAck: (m) => m.type === 'auth_ok' },
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error(`still ${client.state}`)), 5000);
+          client.onStateChange((s) => {
+            if (s === 'open') {
+              clearTimeout(t);
+              resolve();
+            }
+          });
+        });
+        const reply = new Promise<unknown>((resolve) => client.once('echo', resolve));
+        client.send({ type: 'echo', n: 42 });
+        return await reply;
+      } finally {
+        client.dispose();
+      }
+    });
+    expect(echoed).toEqual({ type: 'echo', n: 42 });
+    expect(server.stats().totalConnections).toBe(2);
+  });
+
+  it('chat: two pages in room lobby see each other, and user text is shown as text, never HTML', async () => {
+    const a = await open('/');
+    const b = await open('/');
+    await waitForBadge(a, 'open');
+    await waitForBadge(b, 'open');
+    await setUsername(a, 'Alice');
+    await setUsername(b, 'Bob');
+    for (const p of [a, b]) {
+      await p.fill('#room', 'lobby');
+      await p.click('#join');
+    }
+    await roomHas('lobby', 2);
+    await expect.poll(() => b.textContent('#current-room')).toBe('lobby');
+
+    await sendChat(a, 'hello from A');
+    expect(await chatLineShown(b, 'hello from A')).toBe('Alice');
+
+    const html = '<img src=x onerror="window.__xss=1"><b>bold</b>';
+    await sendChat(a, html);
+    expect(await chatLineShown(b, html)).toBe('Alice');
+    expect(await chatLineShown(a, html)).toBe('Alice');
+    for (const p of [a, b]) {
+      expect(await p.locator('#chat-log img, #chat-log b').count()).toBe(0);
+      expect(await p.evaluate(() => (window as { __xss?: unknown }).__xss)).toBeUndefined();
+    }
+  });
+
+  it('drop: reconnects, and messages sent during the outage arrive once each, in order, after it', async () => {
+    // 1 s before the first retry (jitter 0), so the five messages are typed while reconnecting.
+    const page = await open('/?rc=1000,4000,2,0');
+    await waitForBadge(page, 'open');
+    await roomHas('lobby', 1);
+    const from = await mark(page);
+    const firstConn = Math.max(...server.received.map((f) => f.conn));
+
+    expect(server.drop()).toBe(1);
+    const down = await waitForState(page, 'reconnecting', from);
+    expect(down.code).toBe(1006);
+
+    const texts = [1, 2, 3, 4, 5].map((n) => `outage message ${n}`);
+    // Typed into the page's message form and submitted, in one go (no round trip per message,
+    // so all five land inside the outage even on a loaded machine).
+    await page.evaluate((lines) => {
+      const input = document.getElementById('message') as HTMLInputElement;
+      const form = document.getElementById('message-form') as HTMLFormElement;
+      for (const line of lines) {
+        input.value = line;
+        form.requestSubmit();
+      }
+    }, texts);
+    // All five wait in the client's queue (the page shows the count), none went anywhere yet.
+    expect(await clientState(page)).toBe('reconnecting');
+    expect(await page.evaluate(() => window.demo?.client.queued)).toBe(5);
+    expect(await page.textContent('#queued')).toBe('5');
+
+    await waitForState(page, 'open', from);
+    await expect
+      .poll(() => framesOfType(server.received, 'message').length, { timeout: 5000, interval: 20 })
+      .toBeGreaterThanOrEqual(5);
+    // A fence: once this echo is back, anything sent before it has reached the server.
+    await echoRoundTrip(page, 'fence');
+
+    const sent = framesOfType(server.received, 'message');
+    expect(sent.map((f) => f.msg.text)).toEqual(texts);
+    expect(sent.every((f) => f.conn > firstConn)).toBe(true); // on the new connection
+    // The re-join (from the open listener) went before the queue, so the room echoed them back.
+    for (const t of texts) await chatLineShown(page, t);
+    const shown = await page.$$eval('[data-testid="chat-line"] .text', (els) => els.map((e) => e.textContent));
+    expect(shown.filter((t) => t?.startsWith('outage message'))).toEqual(texts);
+    expect(await page.evaluate(() => window.demo?.client.queued)).toBe(0);
+  });
+
+  it('stall: the heartbeat notices a half-open connection within interval + timeout and reconnects', async () => {
+    const interval = 500;
+    const timeout = 500;
+    const retry = 100;
+    const page = await open(`/?hb=${interval},${timeout}&rc=${retry},2000,2,0`);
+    await waitForBadge(page, 'open');
+    // At least one ping answered, so the heartbeat is running.
+    await page.waitForFunction(() => window.demo?.client.latency !== undefined, undefined, { timeout: 5000 });
+    const from = await mark(page);
+
+    const t0 = Date.now();
+    expect(server.stall()).toBe(1);
+    const dead = await waitForState(page, 'reconnecting', from, 5000);
+    const back = await waitForState(page, 'open', from, 5000);
+
+    expect(dead.reason).toBe('HEARTBEAT_TIMEOUT');
+    const detectedMs = dead.at - t0;
+    const reopenedMs = back.at - t0;
+    console.info(
+      `stall → heartbeat timeout ${detectedMs} ms, → open ${reopenedMs} ms (bound ${interval + timeout} ms + retry ${retry} ms)`,
+    );
+    expect(detectedMs).toBeLessThanOrEqual(interval + timeout + 500);
+    expect(reopenedMs).toBeLessThanOrEqual(interval + timeout + retry + 900);
+    // The stalled socket is still there (no close told the client anything), beside the new one.
+    expect(server.stats()).toMatchObject({ connections: 2, stalled: 1, totalConnections: 2 });
+  });
+
+  it('restart: back to open after the server is down for 1 s, without a page reload', async () => {
+    const page = await open('/?rc=200,1000,2,0');
+    await waitForBadge(page, 'open');
+    const before = await page.evaluate(() => {
+      (window as { __marker?: string }).__marker = 'still the same page';
+      return performance.timeOrigin;
+    });
+    const from = await mark(page);
+
+    const up = server.restart(1000);
+    const down = await waitForState(page, 'reconnecting', from);
+    expect(down.code).toBe(1012);
+    await up;
+    const upAt = Date.now();
+    const back = await waitForState(page, 'open', from, 5000);
+    await waitForBadge(page, 'open');
+
+    expect(back.at).toBeGreaterThanOrEqual(upAt - 50); // not before the server was back
+    expect(back.at - upAt).toBeLessThan(1000 + 700); // at most one maxDelay (1 s) later
+    const after = await page.evaluate(() => ({
+      marker: (window as { __marker?: string }).__marker,
+      timeOrigin: performance.timeOrigin,
+    }));
+    expect(after).toEqual({ marker: 'still the same page', timeOrigin: before });
+    expect(server.stats()).toMatchObject({ down: false, connections: 1, authenticated: 1 });
+  });
+
+  it('offline: no attempts while offline, then reconnects at once when the network is back', async () => {
+    const delay = 1500; // the first retry would come after 1.5 s (jitter 0)
+    const page = await open(`/?rc=${delay},8000,2,0`);
+    await waitForBadge(page, 'open');
+    const from = await mark(page);
+    const socketsBefore = await page.evaluate(() => window.__probe?.sockets);
+
+    await context.setOffline(true);
+    await page.waitForFunction(() => navigator.onLine === false);
+    const total = server.stats().totalConnections;
+    expect(server.drop()).toBe(1);
+    const down = await waitForState(page, 'reconnecting', from);
+    expect(down.delay).toBeUndefined(); // no countdown: it waits for the network
+
+    // Absence over time needs time: twice the retry delay, nothing may try.
+    await page.waitForTimeout(2 * delay);
+    expect(await clientState(page)).toBe('reconnecting');
+    expect(await page.getAttribute('#state', 'data-state')).toBe('reconnecting');
+    expect(server.stats().totalConnections).toBe(total);
+    expect(await page.evaluate(() => window.__probe?.sockets)).toBe(socketsBefore);
+
+    await page.evaluate(() => {
+      window.addEventListener('online', () => {
+        (window as { __onlineAt?: number }).__onlineAt = Date.now();
+      });
+    });
+    await context.setOffline(false);
+    const back = await waitForState(page, 'open', from, 5000);
+    const onlineAt = await page.evaluate(() => (window as { __onlineAt?: number }).__onlineAt);
+    expect(onlineAt).toBeTypeOf('number');
+    const ms = back.at - (onlineAt ?? Number.NaN);
+    console.info(`online event → open in ${ms} ms (backoff delay ${delay} ms)`);
+    expect(ms).toBeLessThan(delay / 2);
+    expect(server.stats().totalConnections).toBe(total + 1);
+  });
+
+  it('hidden tab: the reconnect delay is stretched, and showing the tab reconnects at once', async () => {
+    const delay = 500; // first retry after 0.5 s when visible (jitter 0)
+    const page = await open(`/?rc=${delay},8000,2,0`);
+    await waitForBadge(page, 'open');
+    /** Returns the page's `Date.now()` when `visibilitychange` was dispatched. */
+    const setVisibility = (hidden: boolean) =>
+      page.evaluate((h) => {
+        // Headless Chromium cannot really hide the tab: override and announce it.
+        Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+        Object.defineProperty(document, 'visibilityState', {
+          configurable: true,
+          get: () => (h ? 'hidden' : 'visible'),
+        });
+        const at = Date.now();
+        document.dispatchEvent(new Event('visibilitychange'));
+        return at;
+      }, hidden);
+
+    await setVisibility(true);
+    const from = await mark(page);
+    const sockets = await page.evaluate(() => window.__probe?.sockets);
+    expect(server.drop()).toBe(1);
+    const down = await waitForState(page, 'reconnecting', from);
+    const stretched = down.delay ?? 0;
+    console.info(`hidden: reconnect delay ${stretched} ms (visible: ${delay} ms)`);
+    expect(stretched).toBeGreaterThanOrEqual(2 * delay);
+    // The page's countdown shows the stretched wait too.
+    const countdown = await page.textContent('#countdown');
+    expect(countdown).toMatch(/^in \d+\.\d s$/);
+    expect(Number.parseFloat((countdown ?? '').slice(3))).toBeGreaterThan(delay / 1000);
+
+    expect(await clientState(page)).toBe('reconnecting'); // still waiting when the tab is shown
+    expect(await page.evaluate(() => window.__probe?.sockets)).toBe(sockets);
+    const shownAt = await setVisibility(false);
+    const back = await waitForState(page, 'open', from, 5000);
+    const ms = back.at - shownAt;
+    console.info(`visible → open in ${ms} ms (the stretched wait had ${stretched - (shownAt - down.at)} ms left)`);
+    expect(ms).toBeLessThan(delay);
+    expect(back.at - down.at).toBeLessThan(stretched);
+  });
+});
+
+describe('React page (StrictMode)', () => {
+  it('opens exactly one socket, and the state badge follows the connection', async () => {
+    const page = await open('/react.html?rc=200,1000,2,0');
+    await waitForBadge(page, 'open');
+    // Settled: a round trip on the open socket; a second socket from the double mount would
+    // have been created before the first one even opened.
+    await echoRoundTrip(page, 'settle');
+    expect(server.stats()).toMatchObject({ connections: 1, authenticated: 1, totalConnections: 1 });
+    // StrictMode's mount → unmount → mount may make a client and dispose it before its socket
+    // exists (see useWebSocket): the page may see two client objects, but only one socket.
+    expect(await page.evaluate(() => window.__probe?.sockets)).toBe(1);
+
+    // Badge history, from the DOM itself.
+    await page.evaluate(() => {
+      const badge = document.getElementById('state');
+      if (badge === null) throw new Error('#state missing');
+      const seen: string[] = [badge.dataset.state ?? ''];
+      (window as { __badge?: string[] }).__badge = seen;
+      new MutationObserver(() => {
+        const s = badge.dataset.state ?? '';
+        if (seen[seen.length - 1] !== s) seen.push(s);
+      }).observe(badge, { attributes: true, attributeFilter: ['data-state'] });
+    });
+    expect(server.drop()).toBe(1);
+    await page.waitForFunction(() => (window as { __badge?: string[] }).__badge?.includes('reconnecting'));
+    await waitForBadge(page, 'open', 5000);
+    const badge = await page.evaluate(() => (window as { __badge?: string[] }).__badge);
+    expect(badge?.[0]).toBe('open');
+    expect(badge?.at(-1)).toBe('open');
+    expect(badge?.slice(1, -1)).toContain('reconnecting');
+    expect(await page.textContent('#state')).toBe('open');
+    // One reconnect, one socket.
+    expect(server.stats()).toMatchObject({ connections: 1, totalConnections: 2 });
+    expect(await page.evaluate(() => window.__probe?.sockets)).toBe(2);
+  });
+});
+
+describe('screenshots', () => {
+  for (const [name, pagePath] of [
+    ['plain', '/'],
+    ['react', '/react.html'],
+  ] as const) {
+    it(`${name} page, connected, after a chat message → test-results/screenshots/${name}.png`, async () => {
+      const page = await open(pagePath);
+      await waitForBadge(page, 'open');
+      await roomHas('lobby', 1);
+      await setUsername(page, 'Screenshot');
+      const text = `hello from the ${name} page`;
+      await sendChat(page, text);
+      expect(await chatLineShown(page, text)).toBe('Screenshot');
+      await page.locator('#prices tbody tr').first().waitFor(); // a price tick arrived
+
+      mkdirSync(screenshotDir, { recursive: true });
+      const file = path.join(screenshotDir, `${name}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      const png = readFileSync(file);
+      expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+      expect(png.length).toBeGreaterThan(10_000);
+    });
+  }
+});
