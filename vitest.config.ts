@@ -1,7 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const alias = { 'resilient-ws': fileURLToPath(new URL('./src/index.ts', import.meta.url)) };
+const alias = {
+  'resilient-ws/react': fileURLToPath(new URL('./src/react.ts', import.meta.url)),
+  'resilient-ws/delivery': fileURLToPath(new URL('./src/delivery.ts', import.meta.url)),
+  'resilient-ws/request': fileURLToPath(new URL('./src/request.ts', import.meta.url)),
+  'resilient-ws': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+};
 
 export default defineConfig({
   resolve: { alias },
@@ -26,10 +31,22 @@ export default defineConfig({
         },
       },
       {
+        // The BUILT package as a consumer gets it: no alias to src, and dist/ externalized so
+        // Node itself loads it (and resolves the `resilient-ws` self-reference through `exports`).
+        test: {
+          name: 'package',
+          environment: 'node',
+          include: ['test/package/**/*.test.ts'],
+          testTimeout: 30_000,
+          server: { deps: { external: [/\/dist\//] } },
+        },
+      },
+      {
         test: {
           name: 'browser',
           environment: 'node',
           include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/browser/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,

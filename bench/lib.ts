@@ -1,0 +1,74 @@
+// Shared helpers of the benchmarks: the built SDK, an echo server in its own process, stats.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as Core from 'resilient-ws';
+
+export const root = fileURLToPath(new URL('../', import.meta.url));
+/**
+ * A file of the build. `npm run bench` snapshots dist/ first (into bench/results/dist/), so a
+ * rebuild while it runs cannot swap the code under a measurement.
+ */
+export const distFile = (file: string): string => join(process.env.BENCH_DIST ?? join(root, 'dist'), file);
+
+/** The BUILT core (what users get), not the sources. */
+export const loadSdk = async (): Promise<typeof Core> => {
+  const file = distFile('index.mjs');
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
+  return (await import(pathToFileURL(file).href)) as typeof Core;
+};
+
+/** One benchmark figure. `target` and `ok` when the figure has a goal. */
+export interface Figure {
+  bench: string;
+  metric: string;
+  value: number;
+  unit: string;
+  target?: string;
+  ok?: boolean;
+}
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+export const round = (x: number, digits = 0): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A `ws` echo server in a child process, so the server's work does not share the event loop
+ * (and the CPU time slices) of the client being measured.
+ */
+export const startEchoServer = async (): Promise<{ url: string; stop: () => void }> => {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./echo-server.ts', import.meta.url))],
+    {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`echo server exited with ${code}`)));
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d;
+      const m = /^port (\d+)$/m.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  return { url: `ws://127.0.0.1:${port}`, stop: () => child.kill() };
+};
+
+/** Wait until `f()` is true, polling; throws after `ms`. */
+export const until = async (f: () => boolean, ms = 30_000, what = 'condition'): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+};

@@ -1,0 +1,263 @@
+// The BUILT package, loaded the way a consumer's Node loads it (dist/ is externalized in the
+// `package` vitest project): ESM through `import()`, CJS through `require`. Each build runs a
+// real session against a local `ws` server, so a build that is broken cannot pass.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { createElement } from 'react';
+import { renderToString } from 'react-dom/server';
+import type * as Core from 'resilient-ws';
+import type * as ReactAdapter from 'resilient-ws/react';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+
+const root = new URL('../../', import.meta.url);
+const dist = (file: string): string => fileURLToPath(new URL(`dist/${file}`, root));
+const require = createRequire(dist('index.cjs'));
+const run = promisify(execFile);
+
+const loadEsm = <T>(file: string): Promise<T> => import(/* @vite-ignore */ pathToFileURL(dist(file)).href);
+const loadCjs = <T>(file: string): T => require(dist(file)) as T;
+
+const builds: [string, () => Promise<typeof Core>][] = [
+  ['ESM dist/index.mjs', () => loadEsm('index.mjs')],
+  ['CJS dist/index.cjs', async () => loadCjs('index.cjs')],
+];
+
+type ServerMsg = { type: 'welcome'; user: string } | { type: 'echo'; text: string };
+type ClientMsg = { type: 'auth'; token: string } | { type: 'say'; text: string } | { type: 'ping' };
+
+const servers: WebSocketServer[] = [];
+afterEach(async () => {
+  for (const wss of servers.splice(0)) {
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise((r) => wss.close(r));
+  }
+});
+
+/** A server that checks auth-first, welcomes, and echoes `say` messages as `echo`. */
+const startServer = async () => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  servers.push(wss);
+  await new Promise((r) => wss.once('listening', r));
+  const frames: unknown[] = [];
+  const closed = new Promise<number>((resolve) => {
+    wss.on('connection', (ws) => {
+      ws.on('close', (code) => resolve(code));
+      ws.on('message', (data) => {
+        const msg = JSON.parse(String(data)) as ClientMsg;
+        frames.push(msg);
+        if (frames.length === 1) {
+          if (msg.type !== 'auth' || msg.token !== 'secret') return ws.close(4001, 'auth first');
+          ws.send(JSON.stringify({ type: 'welcome', user: 'ada' }));
+        } else if (msg.type === 'say') ws.send(JSON.stringify({ type: 'echo', text: msg.text }));
+      });
+    });
+  });
+  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, frames, closed };
+};
+
+describe.each(builds)('%s', (_name, load) => {
+  it('exports the public API', async () => {
+    const m = await load();
+    expect(typeof m.WebSocketClient).toBe('function');
+    expect(typeof m.WebSocketClientError).toBe('function');
+    expect(typeof m.backoff).toBe('function');
+    expect(new m.WebSocketClientError('PARSE_ERROR', 'x')).toBeInstanceOf(Error);
+  });
+
+  it('connects, authenticates first, sends, receives a typed message and closes', async () => {
+    const { WebSocketClient } = await load();
+    const server = await startServer();
+    const client = new WebSocketClient<ServerMsg, ClientMsg>({
+      url: server.url,
+      WebSocket: WebSocket as unknown as Core.WebSocketConstructor,
+      auth: { type: 'auth', token: 'secret' },
+      autoConnect: false,
+    });
+    const errors: unknown[] = [];
+    client.onError((e) => errors.push(e));
+    const states: Core.State[] = [];
+    client.onStateChange((s) => states.push(s));
+    // sent before the socket is open: queued, and flushed after the auth message
+    expect(client.send({ type: 'say', text: 'early' })).toBe('queued');
+    const welcome = new Promise<string>((r) => client.once('welcome', (m) => r(m.user)));
+    client.connect();
+    const echoes: string[] = [];
+    const twoEchoes = new Promise<void>((r) =>
+      client.on('echo', (m) => {
+        echoes.push(m.text);
+        if (echoes.length === 2) r();
+      }),
+    );
+    expect(await welcome).toBe('ada');
+    expect(client.state).toBe('open');
+    expect(client.send({ type: 'say', text: 'live' })).toBe('sent');
+    await twoEchoes;
+    expect(echoes).toEqual(['early', 'live']);
+    expect(server.frames).toEqual([
+      { type: 'auth', token: 'secret' },
+      { type: 'say', text: 'early' },
+      { type: 'say', text: 'live' },
+    ]);
+    client.close();
+    expect(await server.closed).toBe(1000);
+    expect(client.state).toBe('closed');
+    expect(states).toEqual(['connecting', 'authenticating', 'open', 'closing', 'closed']);
+    expect(errors).toEqual([]);
+  });
+
+  it('rejects bad options with INVALID_OPTIONS', async () => {
+    const { WebSocketClient, WebSocketClientError } = await load();
+    let err: unknown;
+    try {
+      new WebSocketClient({ url: 'ftp://nope', autoConnect: false });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(WebSocketClientError);
+    expect(err).toMatchObject({ code: 'INVALID_OPTIONS' });
+  });
+});
+
+/** Renders the connection state of a client that `useWebSocket` owns. */
+function Status({ adapter, onClient }: { adapter: typeof ReactAdapter; onClient: (c: Core.WebSocketClient) => void }) {
+  const client = adapter.useWebSocket({
+    url: 'ws://127.0.0.1:9',
+    WebSocket: WebSocket as unknown as Core.WebSocketConstructor,
+  });
+  onClient(client);
+  return createElement('p', null, adapter.useConnectionState(client));
+}
+
+describe('resilient-ws/react builds', () => {
+  const hooks = [
+    'WebSocketProvider',
+    'useWebSocketClient',
+    'useConnectionState',
+    'useMessage',
+    'useLastMessage',
+    'useWebSocket',
+  ];
+
+  it('resolve the core as `resilient-ws` through the package self-reference', async () => {
+    // what Node resolves for each build: the ESM adapter gets the ESM core, the CJS one the CJS core
+    const esm = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "console.log(import.meta.resolve('resilient-ws'), import.meta.resolve('resilient-ws/react'))",
+      ],
+      { cwd: fileURLToPath(root) },
+    );
+    expect(esm.stdout.trim().split(' ')).toEqual([
+      pathToFileURL(dist('index.mjs')).href,
+      pathToFileURL(dist('react.mjs')).href,
+    ]);
+    expect(createRequire(dist('react.cjs')).resolve('resilient-ws')).toBe(dist('index.cjs'));
+    expect(require.resolve('resilient-ws/react')).toBe(dist('react.cjs'));
+  });
+
+  const cases: [string, () => Promise<[typeof ReactAdapter, typeof Core]>][] = [
+    ['ESM dist/react.mjs', async () => [await loadEsm('react.mjs'), await loadEsm('index.mjs')]],
+    ['CJS dist/react.cjs', async () => [loadCjs('react.cjs'), loadCjs('index.cjs')]],
+  ];
+
+  it.each(cases)('%s loads, exports the hooks, and builds clients of the same core', async (_name, load) => {
+    const [adapter, core] = await load();
+    for (const name of hooks) expect(typeof (adapter as Record<string, unknown>)[name], name).toBe('function');
+    // server rendering: `useWebSocket` makes a client without connecting; it must be the core's class
+    let made: unknown;
+    const html = renderToString(createElement(Status, { adapter, onClient: (c) => (made = c) }));
+    expect(html).toBe('<p>idle</p>');
+    expect(made).toBeInstanceOf(core.WebSocketClient);
+    expect((made as Core.WebSocketClient).state).toBe('idle');
+  });
+
+  it('starts with the "use client" directive for React Server Components', () => {
+    for (const file of ['react.mjs', 'react.cjs'])
+      expect(readFileSync(dist(file), 'utf8')).toMatch(/^['"]use client['"];/);
+  });
+});
+
+describe('importing the core', () => {
+  // A fresh Node process whose browser globals and timer functions are traps that record any
+  // access, so "touches no browser global and starts no timer" is checked, not assumed.
+  const probe = (load: string) => `
+    const touched = [];
+    for (const name of ['window', 'document', 'navigator', 'location', 'WebSocket', 'addEventListener',
+      'removeEventListener', 'setTimeout', 'setInterval', 'requestAnimationFrame', 'queueMicrotask']) {
+      const had = Object.getOwnPropertyDescriptor(globalThis, name);
+      Object.defineProperty(globalThis, name, {
+        configurable: true,
+        get() { touched.push(name); return had && ('value' in had ? had.value : had.get.call(globalThis)); },
+        set() { touched.push(name + '='); },
+      });
+    }
+    const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length;
+    ${load}
+    const timers = process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length - before;
+    process.stdout.write(JSON.stringify({ touched, timers, exports: Object.keys(m).sort() }));
+  `;
+  const loads: [string, string, string[]][] = [
+    [
+      'ESM dist/index.mjs',
+      `const m = await import(${JSON.stringify(pathToFileURL(dist('index.mjs')).href)});`,
+      ['--input-type=module'],
+    ],
+    ['CJS dist/index.cjs', `const m = require(${JSON.stringify(dist('index.cjs'))});`, ['--input-type=commonjs']],
+  ];
+
+  it.each(loads)('%s touches no browser global and starts no timer', async (_name, load, flags) => {
+    const { stdout } = await run(process.execPath, [...flags, '-e', probe(load)]);
+    const result = JSON.parse(stdout) as { touched: string[]; timers: number; exports: string[] };
+    expect(result.exports).toContain('WebSocketClient');
+    expect(result.touched).toEqual([]);
+    expect(result.timers).toBe(0);
+  });
+
+  it('the probe itself notices a module that touches a global', async () => {
+    const { stdout } = await run(process.execPath, [
+      '--input-type=module',
+      '-e',
+      probe('const m = { x: typeof document, t: setTimeout(() => {}, 1) };'),
+    ]);
+    expect(JSON.parse(stdout)).toMatchObject({ touched: ['document', 'setTimeout'], timers: 1 });
+  });
+
+  it('`import { WebSocketClient }` bundles only the core and mitt, no opt-in module', async () => {
+    const budgets = (
+      JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { 'size-limit': { path: string }[] }
+    )['size-limit'];
+    // every budgeted module that is not the core, the React adapter or a CDN bundle is opt-in
+    const optIn = budgets.map((b) => b.path).filter((p) => !/dist\/(index|react|resilient-ws\.[\w.]*)\.m?js$/.test(p));
+    const result = await build({
+      stdin: {
+        contents: `export { WebSocketClient } from ${JSON.stringify(dist('index.mjs'))};`,
+        resolveDir: fileURLToPath(root),
+      },
+      bundle: true,
+      write: false,
+      format: 'esm',
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs).filter((f) => f !== '<stdin>');
+    expect(inputs.sort()).toEqual(['dist/index.mjs', 'node_modules/mitt/dist/mitt.mjs']);
+    const code = result.outputFiles.map((f) => f.text).join('\n');
+    for (const path of optIn) {
+      expect(existsSync(fileURLToPath(new URL(path, root))), path).toBe(true);
+      // the opt-in module's own top-level declarations must not be in the core bundle
+      const own = [
+        ...readFileSync(new URL(path, root), 'utf8').matchAll(/^(?:export )?(?:function|class|const|let|var) (\w+)/gm),
+      ].map((m) => m[1]);
+      for (const name of own)
+        expect(code, `${path}: ${name}`).not.toMatch(new RegExp(`^(?:function|class|const|let|var) ${name}\\b`, 'm'));
+    }
+  });
+});
