@@ -1,11 +1,13 @@
 // (a) Echo round-trip throughput in headless Chromium: the `<script>` build on the native
 // WebSocket vs the native WebSocket alone, against the same `ws` echo server.
+
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../test/browser/helpers';
 import { echoDetails, echoFigures } from './echo-figures';
 import type { Round, RoundResult } from './echo-rounds';
 import { distFile, type Figure, startEchoServer } from './lib';
@@ -16,20 +18,8 @@ export const ROUND: Round = { total: 10_000, inflight: 100 };
 export const WARMUP = 1;
 export const ROUNDS = 15;
 
-/** The flags TOOLCHAIN.md lists for the system Chromium; it never downloads a browser. */
-export const CHROMIUM = {
-  executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-};
+/** The system Chromium, launched as the browser suite launches it; never a downloaded browser. */
+export const CHROMIUM = { executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS };
 
 export const run = async (): Promise<{ figures: Figure[]; details: unknown }> => {
   const page = await build({

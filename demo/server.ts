@@ -1,11 +1,11 @@
 /**
  * Demo server for resilient-ws: one `node:http` server that serves the demo pages and
- * speaks the seed protocol on `/ws` (the `ws` package), plus chaos controls so a person — or
+ * speaks a small chat-and-prices protocol on `/ws` (the `ws` package), plus chaos controls so a person — or
  * a test — can watch the SDK recover.
  *
  * ## WebSocket protocol (`/ws`, JSON text frames, every message has a string `type`)
  *
- * Authentication (the first message, as in the seed's `authenticate()`):
+ * Authentication (the first message):
  *   → `{type:'auth', token}` within `authTimeoutMs` (default 10 s), otherwise close
  *     **4003** `auth timeout`. A first message without a token (or not JSON, or not `auth`)
  *     → close **4001**. An unknown or expired token → close **4002**.
@@ -42,7 +42,7 @@
  *   → `{type:'request', requestId, op:'time'|'who'}`
  *   ← `{type:'reply', requestId, time}` / `{type:'reply', requestId, users}` (the room's members)
  *
- * Security (the seed's checklist): `Origin` is checked on upgrade (by default the server's
+ * Security (the usual checklist for a WebSocket server): `Origin` is checked on upgrade (by default the server's
  * own host and localhost / 127.0.0.1 / [::1] on any port; no `Origin` — a non-browser
  * client — is allowed; anything else → HTTP 403); `maxPayload` 64 KiB (larger → close 1009);
  * a token bucket per connection (50 messages/s, burst 50): over it → `{type:'error',

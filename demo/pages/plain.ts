@@ -106,7 +106,7 @@ client.onStateChange((state: State, detail: StateDetail) => {
   }
   log('state', text);
   if (state === 'open') {
-    // SPEC §2.4: what an open listener sends goes out before the queue — re-join here.
+    // What an open listener sends goes out before the queue: re-join here.
     if (username !== undefined) client.send({ type: 'set_username', username }, { queue: false });
     if (room !== undefined) client.send({ type: 'join', room }, { queue: false });
   }

@@ -258,7 +258,7 @@ function ChatPanel() {
     () =>
       client.onStateChange((s) => {
         if (s !== 'open') return;
-        // SPEC §2.4: sent from an open listener, these go out before the queue is flushed.
+        // Sent from an open listener, these go out before the queue is flushed.
         const { username, room: r } = wanted.current;
         if (username !== undefined) client.send({ type: 'set_username', username }, { queue: false });
         if (r !== undefined) client.send({ type: 'join', room: r }, { queue: false });

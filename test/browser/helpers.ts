@@ -3,7 +3,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 
-/** Launch flags that work on this machine (TOOLCHAIN.md); never a downloaded browser. */
+/** Launch flags for the system Chromium in a container; never a downloaded browser. */
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',

@@ -1,4 +1,4 @@
-// Auth against a server speaking the seed protocol: the first message is {type:'auth', token};
+// Auth against a server speaking the demo protocol: the first message is {type:'auth', token};
 // no token → close 4001, bad token → 4002, nothing within the auth timeout → 4003.
 // The client (src/client.ts `rejected()`): a static auth message that is refused is fatal at
 // once; a factory is asked once more and, if it yields a different frame, gets exactly one retry.
@@ -12,7 +12,7 @@ const tokenOf = (frame: unknown) => (frame as { token?: string } | undefined)?.t
 /** longer than any backoff used here: a retry would have happened by now */
 const SETTLE = 300;
 
-describe('auth with the seed protocol', () => {
+describe('auth with the demo protocol', () => {
   it.each([
     { why: 'no token', message: { type: 'auth' }, code: 4001 },
     { why: 'a bad token', message: { type: 'auth', token: 'bad' }, code: 4002 },

@@ -1,5 +1,5 @@
 // The core client against real `ws` servers: delivery across a server restart, the order of
-// frames on every open (SPEC §2.4), bad frames from the server, and close() while waiting.
+// frames on every open (README: Order on every open), bad frames from the server, and close() while waiting.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, countingWebSocket, type Msg, makeClient, RecordingServer, sleep } from './helpers';
 
@@ -37,7 +37,7 @@ describe('server restart', () => {
   });
 });
 
-describe('order on open (SPEC §2.4)', () => {
+describe('order on open', () => {
   it('sends auth alone until the ack, then what open listeners send, then the queue in FIFO order, then live sends — on the first open and after a reconnect', async () => {
     const ACK_DELAY = 100;
     /** what each connection had received when the server sent the ack */

@@ -137,7 +137,7 @@ export class RecordingServer {
 }
 
 /**
- * A server that speaks the seed protocol's auth: the first message must be
+ * A server that speaks the demo protocol's auth: the first message must be
  * `{type:'auth', token}` within `authTimeoutMs`, else close 4003; no token (or not an auth
  * message) → 4001; a token not in `valid` → 4002; otherwise `{type:'auth_ok'}`.
  */
