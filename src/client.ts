@@ -32,7 +32,7 @@ export interface ClientPlugin<In extends Message = Message, Out = Message> {
   /** A frame of this message was handed to the socket. */
   sent?(msg: Out): void;
   /** Sees every valid incoming message first; returning `false` consumes it. */
-  message?(msg: In): boolean | void;
+  message?(msg: In): boolean | undefined;
   /** The app closed or disposed the client. */
   close?(): void;
 }
@@ -143,7 +143,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     this._ws?.close(code, reason);
     if (this._ws) this._set('closing');
     for (const p of this._plugins) p.close?.();
-    this._end({ code, reason, wasClean: true }, undefined, code);
+    this._end({ code, reason, wasClean: true });
   }
 
   /** `close()`, then drop the queue and every listener, handler and plugin. */
@@ -388,9 +388,9 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     this._open();
   }
 
-  /** Terminal: no socket, no timer, no page listener; state `closed`. */
-  private _end(closeInfo?: CloseInfo, e?: WebSocketClientError, code?: number): void {
-    this._teardown(code, closeInfo?.reason);
+  /** Terminal: no socket, no timer, no page listener; state `closed`. The socket is closed already, or gone. */
+  private _end(closeInfo?: CloseInfo, e?: WebSocketClientError): void {
+    this._teardown();
     this._unwatch?.(); // removing twice (close, then dispose) is harmless
     if (e) this.report(e);
     this._set('closed', { closeInfo });

@@ -74,8 +74,8 @@ export const delivery = <In extends Message, Out>(
       if (id === undefined) return;
       inflight.delete(id); // a re-send moves to the end, keeping the order of the last writes
       inflight.set(id, { msg, at: Date.now(), w: ++writes });
-      for (const [oldest, { msg: m }] of inflight) {
-        if (inflight.size + client.queued <= maxUnacked) break;
+      while (inflight.size + client.queued > maxUnacked) {
+        const [oldest, { msg: m }] = inflight.entries().next().value!;
         inflight.delete(oldest);
         report('QUEUE_OVERFLOW', m);
       }
@@ -111,10 +111,6 @@ export const delivery = <In extends Message, Out>(
   const unlisten = client.onStateChange((state) => {
     if (state === 'connecting') mark = writes;
   });
-  const remove = () => {
-    removePlugin();
-    unlisten();
-  };
   return {
     get unacked() {
       return inflight.size;
@@ -123,7 +119,8 @@ export const delivery = <In extends Message, Out>(
       return lastId;
     },
     stop() {
-      remove();
+      removePlugin();
+      unlisten();
       inflight.clear();
       seen.clear();
       recent.length = 0;

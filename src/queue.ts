@@ -71,7 +71,10 @@ export const queue = <T>(o: QueueLimits, onDrop: (error: WebSocketClientError) =
       if (item) {
         bytes -= item.size;
         // once half of the array is taken, keep only the rest: amortised O(1)
-        if (++head * 2 >= items.length) (items = items.slice(head)), (head = 0);
+        if (++head * 2 >= items.length) {
+          items = items.slice(head);
+          head = 0;
+        }
       }
       return item;
     },
