@@ -15,20 +15,27 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-/** The requests waiting on each client; the plugin that matches replies is installed once per client. */
-const waiting = new WeakMap<object, { pending: Map<unknown, Pending>; key: string }>();
+/**
+ * The requests waiting on each client, by id (ids are unique across keys), and the correlation
+ * fields in use; the plugin that matches replies is installed once per client.
+ */
+const waiting = new WeakMap<object, { pending: Map<unknown, Pending>; keys: Set<string> }>();
 let n = 0;
 const prefix = Math.random().toString(36).slice(2, 10);
 
-const install = <In extends Message, Out>(client: WebSocketClient<In, Out>, key: string) => {
+const install = <In extends Message, Out>(client: WebSocketClient<In, Out>) => {
   const pending = new Map<unknown, Pending>();
-  const entry = { pending, key };
+  const entry = { pending, keys: new Set<string>() };
   const plugin: ClientPlugin<In, Out> = {
     message(msg) {
-      const p = pending.get((msg as Record<string, unknown>)[key]);
-      if (!p) return;
-      p.resolve(msg);
-      return false; // a reply is consumed here, not dispatched
+      for (const key of entry.keys) {
+        const p = pending.get((msg as Record<string, unknown>)[key]);
+        if (p) {
+          p.resolve(msg);
+          return false; // a reply is consumed here, not dispatched
+        }
+      }
+      return undefined;
     },
     close() {
       for (const p of [...pending.values()]) p.reject(new WebSocketClientError('REQUEST_CANCELLED', 'client closed'));
@@ -59,7 +66,8 @@ export const request = <Reply = Message, In extends Message = any, Out = any>(
 ): Promise<Reply> =>
   new Promise<Reply>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const { pending, key } = waiting.get(client) ?? install(client, idKey);
+    const { pending, keys } = waiting.get(client) ?? install(client);
+    keys.add(idKey);
     const id = `${prefix}.${++n}`;
     const done = () => {
       clearTimeout(timer);
@@ -86,7 +94,7 @@ export const request = <Reply = Message, In extends Message = any, Out = any>(
       },
     });
     try {
-      if (client.send({ ...msg, [key]: id }) === 'dropped')
+      if (client.send({ ...msg, [idKey]: id }) === 'dropped')
         throw new WebSocketClientError('QUEUE_OVERFLOW', 'request dropped', msg);
     } catch (e) {
       pending.get(id)!.reject(e);

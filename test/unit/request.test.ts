@@ -106,6 +106,23 @@ describe('request', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('honours each request’s own correlation field on the same client', async () => {
+    const { client } = makeClient(srv.url);
+    srv.server.on('connection', (s) =>
+      s.on('message', (d) => {
+        const m = JSON.parse(String(d));
+        if (m.type === 'ask') s.send(JSON.stringify({ type: 'answer', corr: m.corr }));
+      }),
+    );
+    await tick();
+    const first = request<Result>(client, { type: 'get', key: 'a' }); // default field: requestId
+    const second = request(client, { type: 'ask' }, { idKey: 'corr' });
+    await tick();
+    expect((await first).value).toBe('A');
+    expect(await second).toMatchObject({ type: 'answer' });
+    client.dispose();
+  });
+
   it('uses a custom correlation field', async () => {
     const { client } = makeClient(srv.url);
     srv.server.on('connection', (s) =>
