@@ -1,6 +1,9 @@
-export { type BackoffOptions, backoff } from './backoff';
-export { type ClientPlugin, type MessageHandler, type MessageOf, type OfType, WebSocketClient } from './client';
-export { type ErrorCode, WebSocketClientError } from './errors';
+// Entry of `resilient-ws`: the core. Import rules: `core/` imports only `mitt` and itself;
+// `modules/` and `adapters/` import the core only as `'resilient-ws'` (its public API), never
+// `core/` files; entries at this level only re-export.
+export { type BackoffOptions, backoff } from './core/backoff';
+export { type ClientPlugin, type MessageHandler, type MessageOf, type OfType, WebSocketClient } from './core/client';
+export { type ErrorCode, WebSocketClientError } from './core/errors';
 export type {
   AuthOptions,
   ClientOptions,
@@ -16,4 +19,4 @@ export type {
   StateDetail,
   WebSocketConstructor,
   WebSocketLike,
-} from './types';
+} from './core/types';

@@ -1,6 +1,6 @@
 // Auth against a server speaking the demo protocol: the first message is {type:'auth', token};
 // no token → close 4001, bad token → 4002, nothing within the auth timeout → 4003.
-// The client (src/client.ts `rejected()`): a static auth message that is refused is fatal at
+// The client (src/core/client.ts `rejected()`): a static auth message that is refused is fatal at
 // once; a factory is asked once more and, if it yields a different frame, gets exactly one retry.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, countingWebSocket, type Msg, makeClient, sleep, startAuthServer } from './helpers';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoff } from '../../src/backoff';
+import { backoff } from '../../src/core/backoff';
 
 const o = { initialDelay: 1000, maxDelay: 30_000, factor: 2, jitter: 0.5 };
 

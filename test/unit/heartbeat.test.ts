@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type Heartbeat, heartbeat } from '../../src/heartbeat';
+import { type Heartbeat, heartbeat } from '../../src/core/heartbeat';
 
 describe('heartbeat', () => {
   let pings: number;

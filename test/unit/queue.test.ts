@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { WebSocketClientError } from '../../src/errors';
-import { type Queue, type QueueLimits, queue } from '../../src/queue';
+import type { WebSocketClientError } from '../../src/core/errors';
+import { type Queue, type QueueLimits, queue } from '../../src/core/queue';
 
 const limits: QueueLimits = { maxSize: 3, maxBytes: Infinity, overflow: 'drop-oldest', ttl: Infinity };
 const item = (n: number, at = 0, size = 0) => ({ data: `m${n}`, msg: { n }, at, size });

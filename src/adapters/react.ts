@@ -1,0 +1,133 @@
+'use client';
+import {
+  createContext,
+  createElement,
+  type ReactNode,
+  useCallback,
+  useContext,
+  useEffect,
+  useLayoutEffect,
+  useRef,
+  useState,
+  useSyncExternalStore,
+} from 'react';
+import {
+  type ClientOptions,
+  type Message,
+  type MessageHandler,
+  type MessageOf,
+  type State,
+  WebSocketClient,
+} from 'resilient-ws';
+
+/** A client of any message types. */
+// biome-ignore lint/suspicious/noExplicitAny: the context holds a client of any message types
+export type AnyClient = WebSocketClient<any, any>;
+
+const Ctx = /* @__PURE__ */ createContext<AnyClient | null>(null);
+
+// A layout effect puts the newest handler in place at commit, before any later socket event;
+// on the server (where it would warn in React 18) a plain effect does the same nothing.
+const useCommitEffect = typeof document < 'u' ? useLayoutEffect : useEffect;
+
+/** Makes `client` the one every hook below uses unless given its own. */
+export function WebSocketProvider({ client, children }: { client: AnyClient; children?: ReactNode }): ReactNode {
+  return createElement(Ctx.Provider, { value: client }, children);
+}
+
+/**
+ * The explicit `client` if given, else the one from the nearest {@link WebSocketProvider}.
+ * @throws Error when there is neither
+ */
+export function useWebSocketClient<In extends Message = Message, Out = Message>(
+  client?: WebSocketClient<In, Out>,
+): WebSocketClient<In, Out> {
+  const c = useContext(Ctx);
+  client ??= c as WebSocketClient<In, Out>;
+  if (!client)
+    throw new Error(
+      'resilient-ws/react: no client: render inside <WebSocketProvider client={…}> or pass one to the hook',
+    );
+  return client;
+}
+
+/** The client's {@link State}; re-renders when it changes. `'idle'` during server rendering. */
+export function useConnectionState(client?: AnyClient): State {
+  const c = useWebSocketClient(client);
+  return useSyncExternalStore(
+    useCallback((f: () => void) => c.onStateChange(f), [c]),
+    () => c.state,
+    () => 'idle',
+  );
+}
+
+/**
+ * Calls `handler` for each message of `type` (`'*'`: every message). Subscribes once per client
+ * and type; the newest `handler` is always the one called, so an inline arrow is fine.
+ * Never re-renders by itself. Pass a typed `client` to narrow the message type.
+ */
+export function useMessage<In extends Message = Message, T extends In['type'] | '*' = In['type'] | '*'>(
+  type: T,
+  handler: MessageHandler<In, T>,
+  // biome-ignore lint/suspicious/noExplicitAny: any outgoing type
+  client?: WebSocketClient<In, any>,
+): void {
+  const c = useWebSocketClient(client);
+  const h = useRef(handler);
+  useCommitEffect(() => {
+    h.current = handler;
+  });
+  useEffect(() => c.on(type, ((m: never) => (h.current as (m: never) => void)(m)) as MessageHandler<In, T>), [c, type]);
+}
+
+/**
+ * The latest message of `type` received since this component subscribed, or `undefined`.
+ * Re-renders once per message of that type, never for others.
+ */
+export function useLastMessage<In extends Message = Message, T extends In['type'] | '*' = In['type'] | '*'>(
+  type: T,
+  // biome-ignore lint/suspicious/noExplicitAny: any outgoing type
+  client?: WebSocketClient<In, any>,
+): (T extends '*' ? In : MessageOf<In, T>) | undefined {
+  const c = useWebSocketClient(client);
+  // tagged with its client and type, so a message of the previous one is never returned
+  const [s, set] = useState<[unknown, unknown, T extends '*' ? In : MessageOf<In, T>]>();
+  useEffect(() => c.on(type, ((m: never) => set([c, type, m])) as MessageHandler<In, T>), [c, type]);
+  return s && s[0] === c && s[1] === type ? s[2] : undefined;
+}
+
+/**
+ * Creates a client for the component's life: connects on mount (unless `autoConnect: false`),
+ * disposes on unmount, never opens a socket during server rendering.
+ *
+ * The options are read when the client is made. Changing `url` (a string or URL) makes a new
+ * client; any other change does not, so inline `auth` factories, callbacks and a new `url`
+ * function each render are fine (the first `url` function is kept and called on every connect).
+ *
+ * StrictMode's dev-only mount→unmount→mount disposes the first client before its socket is
+ * created and returns a new one, so depend on the returned client rather than keeping the first.
+ */
+export function useWebSocket<In extends Message = Message, Out = Message>(
+  options: ClientOptions<In, Out>,
+): WebSocketClient<In, Out> {
+  const u = options.url;
+  const key = typeof u === 'function' || String(u); // `true`: any function
+  const make = (): [WebSocketClient<In, Out>, unknown] => [
+    new WebSocketClient({ ...options, autoConnect: false }),
+    key,
+  ];
+  const [s, set] = useState(make);
+  const disposed = useRef<unknown>(null);
+  if (s[1] !== key) set(make()); // re-renders at once, before anything commits
+  // biome-ignore lint/correctness/useExhaustiveDependencies: options count only when a client is made; `s` changes with the url
+  useEffect(() => {
+    // after StrictMode's (or <Activity>'s) unmount: a disposed client lost its handlers, so replace it
+    if (disposed.current === s) return set(make());
+    if (options.autoConnect !== false) s[0].connect();
+    return () => {
+      disposed.current = s;
+      s[0].dispose();
+    };
+  }, [s]);
+  return s[0];
+}

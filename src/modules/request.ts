@@ -1,0 +1,102 @@
+import { type ClientPlugin, type Message, type WebSocketClient, WebSocketClientError } from 'resilient-ws';
+
+/** Options of {@link request}. */
+export interface RequestOptions {
+  /** Reject with `REQUEST_TIMEOUT` after this many ms (the clock runs while the request waits in the queue too). @default 10000 */
+  timeout?: number;
+  /** Abort: the promise rejects with `signal.reason`, as `fetch` does. */
+  signal?: AbortSignal;
+  /** The field carrying the correlation id, in the request and in its reply. @default 'requestId' */
+  idKey?: string;
+}
+
+interface Pending {
+  resolve(reply: unknown): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The requests waiting on each client, by id (ids are unique across keys), and the correlation
+ * fields in use; the plugin that matches replies is installed once per client.
+ */
+const waiting = new WeakMap<object, { pending: Map<unknown, Pending>; keys: Set<string> }>();
+let n = 0;
+const prefix = Math.random().toString(36).slice(2, 10);
+
+const install = <In extends Message, Out>(client: WebSocketClient<In, Out>) => {
+  const pending = new Map<unknown, Pending>();
+  const entry = { pending, keys: new Set<string>() };
+  const plugin: ClientPlugin<In, Out> = {
+    message(msg) {
+      for (const key of entry.keys) {
+        const p = pending.get((msg as Record<string, unknown>)[key]);
+        if (p) {
+          p.resolve(msg);
+          return false; // a reply is consumed here, not dispatched
+        }
+      }
+      return undefined;
+    },
+    close() {
+      for (const p of [...pending.values()]) p.reject(new WebSocketClientError('REQUEST_CANCELLED', 'client closed'));
+      waiting.delete(client);
+      remove();
+    },
+  };
+  const remove = client.use(plugin);
+  waiting.set(client, entry);
+  return entry;
+};
+
+/**
+ * Send `msg` with a correlation id and resolve with the server's reply carrying the same id.
+ * The reply goes to this promise only, not to `on()` handlers. A request made while offline
+ * waits in the queue. Rejects with `REQUEST_TIMEOUT`, with `signal.reason` when aborted, with
+ * `REQUEST_CANCELLED` when the client is closed or disposed, and with the `send` error (or
+ * `QUEUE_OVERFLOW` when it was dropped) when it cannot be sent.
+ *
+ * @typeParam Reply - the reply's type
+ */
+// With only `Reply` given, the client's own types are not inferred, hence the `any` defaults.
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export const request = <Reply = Message, In extends Message = any, Out = any>(
+  client: WebSocketClient<In, Out>,
+  msg: NoInfer<Out>,
+  { timeout = 10_000, signal, idKey = 'requestId' }: RequestOptions = {},
+): Promise<Reply> =>
+  new Promise<Reply>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const { pending, keys } = waiting.get(client) ?? install(client);
+    keys.add(idKey);
+    const id = `${prefix}.${++n}`;
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', abort);
+      pending.delete(id);
+    };
+    const abort = () => {
+      done();
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new WebSocketClientError('REQUEST_TIMEOUT', `no reply within ${timeout} ms`, msg));
+    }, timeout);
+    signal?.addEventListener('abort', abort);
+    pending.set(id, {
+      resolve: (reply) => {
+        done();
+        resolve(reply as Reply);
+      },
+      reject: (e) => {
+        done();
+        reject(e);
+      },
+    });
+    try {
+      if (client.send({ ...msg, [idKey]: id }) === 'dropped')
+        throw new WebSocketClientError('QUEUE_OVERFLOW', 'request dropped', msg);
+    } catch (e) {
+      pending.get(id)!.reject(e);
+    }
+  });
