@@ -96,9 +96,7 @@ const TOP: Obj = {
 const near = (a: string, b: string, n: number): boolean =>
   a === b ||
   (n > 0 &&
-    (near(a.slice(1), b, n - 1) ||
-      near(a, b.slice(1), n - 1) ||
-      near(a.slice(1), b.slice(1), n - +(a[0] !== b[0]))));
+    (near(a.slice(1), b, n - 1) || near(a, b.slice(1), n - 1) || near(a.slice(1), b.slice(1), n - +(a[0] !== b[0]))));
 
 /**
  * `; did you mean reconnect.shouldReconnect?` for the unknown option `k` in group `path`: the
