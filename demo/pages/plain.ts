@@ -228,12 +228,8 @@ $('connect').addEventListener('click', () => client.connect());
 $('server-time').addEventListener('click', async () => {
   const asked = Date.now();
   try {
-    const reply = await ResilientWS.request<{ type: 'reply'; time: number }>(
-      client,
-      { type: 'request', op: 'time' },
-      { timeout: 5000 },
-    );
-    log('info', `server time ${fmtTime(reply.time)} (reply after ${Date.now() - asked} ms)`);
+    const reply = await ResilientWS.request(client, { type: 'request', op: 'time' }, { reply: 'reply', timeout: 5000 });
+    log('info', `server time ${fmtTime(reply.time ?? 0)} (reply after ${Date.now() - asked} ms)`);
   } catch (err) {
     log('error', `request: ${(err as WebSocketClientError).code ?? String(err)}`);
   }

@@ -200,12 +200,8 @@ function ConnectionPanel({ tokens, unacked }: { tokens: TokenSource; unacked: nu
           onClick={async () => {
             const asked = Date.now();
             try {
-              const reply = await request<{ type: 'reply'; time: number }>(
-                client,
-                { type: 'request', op: 'time' },
-                { timeout: 5000 },
-              );
-              logStore.add('info', `server time ${fmtTime(reply.time)} (reply after ${Date.now() - asked} ms)`);
+              const reply = await request(client, { type: 'request', op: 'time' }, { reply: 'reply', timeout: 5000 });
+              logStore.add('info', `server time ${fmtTime(reply.time ?? 0)} (reply after ${Date.now() - asked} ms)`);
             } catch (err) {
               logStore.add('error', `request: ${(err as { code?: string }).code ?? String(err)}`);
             }
