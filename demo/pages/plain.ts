@@ -89,7 +89,8 @@ function renderStatus(): void {
   $('queued').textContent = String(client.queued);
   $('unacked').textContent = String(delivery.unacked);
   $('latency').textContent = fmtLatency(client.latency);
-  $('attempt').textContent = String(client.attempt);
+  // the attempt counter only resets after a stable connection, so it means something only while reconnecting
+  $('attempt').textContent = client.state === 'reconnecting' ? String(client.attempt) : '–';
   $('countdown').textContent = client.state === 'reconnecting' ? fmtCountdown(retryAt) : '–';
   $('token-info').textContent = tokens.describe();
 }
