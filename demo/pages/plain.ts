@@ -89,7 +89,8 @@ function renderStatus(): void {
   $('queued').textContent = String(client.queued);
   $('unacked').textContent = String(delivery.unacked);
   $('latency').textContent = fmtLatency(client.latency);
-  $('attempt').textContent = String(client.attempt);
+  // the attempt counter only resets after a stable connection, so it means something only while reconnecting
+  $('attempt').textContent = client.state === 'reconnecting' ? String(client.attempt) : '–';
   $('countdown').textContent = client.state === 'reconnecting' ? fmtCountdown(retryAt) : '–';
   $('token-info').textContent = tokens.describe();
 }
@@ -228,12 +229,8 @@ $('connect').addEventListener('click', () => client.connect());
 $('server-time').addEventListener('click', async () => {
   const asked = Date.now();
   try {
-    const reply = await ResilientWS.request<{ type: 'reply'; time: number }>(
-      client,
-      { type: 'request', op: 'time' },
-      { timeout: 5000 },
-    );
-    log('info', `server time ${fmtTime(reply.time)} (reply after ${Date.now() - asked} ms)`);
+    const reply = await ResilientWS.request(client, { type: 'request', op: 'time' }, { reply: 'reply', timeout: 5000 });
+    log('info', `server time ${fmtTime(reply.time ?? 0)} (reply after ${Date.now() - asked} ms)`);
   } catch (err) {
     log('error', `request: ${(err as WebSocketClientError).code ?? String(err)}`);
   }

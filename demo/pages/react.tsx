@@ -44,10 +44,21 @@ const MAX_LINES = 200;
 /** The event log lives outside React so the token source and listeners can write to it. */
 const logStore = {
   entries: [] as LogEntry[],
+  /** the client each entry came from, when one did */
+  sources: new WeakMap<LogEntry, object>(),
   listeners: new Set<() => void>(),
-  add(kind: LogKind, text: string): void {
-    logStore.entries = [logEntry(kind, text), ...logStore.entries].slice(0, MAX_LINES);
+  add(kind: LogKind, text: string, source?: object): void {
+    const entry = logEntry(kind, text);
+    if (source !== undefined) logStore.sources.set(entry, source);
+    logStore.entries = [entry, ...logStore.entries].slice(0, MAX_LINES);
     for (const l of logStore.listeners) l();
+  },
+  /** Removes the entries that came from `source`; returns how many there were. */
+  drop(source: object): number {
+    const before = logStore.entries.length;
+    logStore.entries = logStore.entries.filter((e) => logStore.sources.get(e) !== source);
+    for (const l of logStore.listeners) l();
+    return before - logStore.entries.length;
   },
   clear(): void {
     logStore.entries = [];
@@ -125,12 +136,16 @@ function ConnectionPanel({ tokens, unacked }: { tokens: TokenSource; unacked: nu
       if (s === 'reconnecting') {
         text += ` — attempt ${detail.attempt}${detail.delay !== undefined ? ` in ${(detail.delay / 1000).toFixed(1)} s` : ' when the network/page allows'}`;
       }
-      logStore.add('state', text);
+      logStore.add('state', text, client);
     });
-    const offError = client.onError((err) => logStore.add('error', `${err.code}: ${err.message}`));
+    const offError = client.onError((err) => logStore.add('error', `${err.code}: ${err.message}`, client));
     return () => {
       offState();
       offError();
+      // In development StrictMode mounts twice, and useWebSocket disposes the first mount's
+      // client before its socket is even created: its `connecting → closed` is not the page's.
+      if (client.state === 'closed' && logStore.drop(client) > 0)
+        logStore.add('info', 'StrictMode mounted twice: the first client was disposed before it opened a socket');
     };
   }, [client]);
   useMessage('error', (m) => logStore.add('error', `server: ${m.message}`), client);
@@ -159,7 +174,7 @@ function ConnectionPanel({ tokens, unacked }: { tokens: TokenSource; unacked: nu
         </dd>
         <dt>Attempt</dt>
         <dd id="attempt" data-testid="attempt">
-          {client.attempt}
+          {state === 'reconnecting' ? client.attempt : '–'}
         </dd>
         <dt>Next try</dt>
         <dd id="countdown" data-testid="countdown">
@@ -200,12 +215,8 @@ function ConnectionPanel({ tokens, unacked }: { tokens: TokenSource; unacked: nu
           onClick={async () => {
             const asked = Date.now();
             try {
-              const reply = await request<{ type: 'reply'; time: number }>(
-                client,
-                { type: 'request', op: 'time' },
-                { timeout: 5000 },
-              );
-              logStore.add('info', `server time ${fmtTime(reply.time)} (reply after ${Date.now() - asked} ms)`);
+              const reply = await request(client, { type: 'request', op: 'time' }, { reply: 'reply', timeout: 5000 });
+              logStore.add('info', `server time ${fmtTime(reply.time ?? 0)} (reply after ${Date.now() - asked} ms)`);
             } catch (err) {
               logStore.add('error', `request: ${(err as { code?: string }).code ?? String(err)}`);
             }

@@ -61,40 +61,100 @@ export function useConnectionState(client?: AnyClient): State {
   );
 }
 
-/**
- * Calls `handler` for each message of `type` (`'*'`: every message). Subscribes once per client
- * and type; the newest `handler` is always the one called, so an inline arrow is fine.
- * Never re-renders by itself. Pass a typed `client` to narrow the message type.
- */
-export function useMessage<In extends Message = Message, T extends In['type'] | '*' = In['type'] | '*'>(
+/** {@link useMessage} with the server's message types `In` bound, as `useMessage.withTypes<In>()` returns it. */
+export type UseMessageOf<In extends Message> = <T extends In['type'] | '*'>(
   type: T,
   handler: MessageHandler<In, T>,
   // biome-ignore lint/suspicious/noExplicitAny: any outgoing type
   client?: WebSocketClient<In, any>,
+) => void;
+
+/** {@link useLastMessage} with the server's message types `In` bound, as `useLastMessage.withTypes<In>()` returns it. */
+export type UseLastMessageOf<In extends Message> = <T extends In['type'] | '*'>(
+  type: T,
+  // biome-ignore lint/suspicious/noExplicitAny: any outgoing type
+  client?: WebSocketClient<In, any>,
+) => (T extends '*' ? In : MessageOf<In, T>) | undefined;
+
+/**
+ * The type of {@link useMessage}: typed by a `client` passed last, or bound to the server's
+ * message types once with `withTypes`.
+ */
+export interface UseMessage {
+  /**
+   * Calls `handler` for each message of `type` (`'*'`: every message).
+   * @typeParam In - the union of messages the server sends; inferred from `client`
+   */
+  <In extends Message = Message, T extends In['type'] | '*' = In['type'] | '*'>(
+    type: T,
+    handler: MessageHandler<In, T>,
+    // biome-ignore lint/suspicious/noExplicitAny: any outgoing type
+    client?: WebSocketClient<In, any>,
+  ): void;
+  /**
+   * This hook with the message types bound once, as react-redux's `useSelector.withTypes`:
+   * `const useServerMessage = useMessage.withTypes<ServerMsg>()`. The types are taken on trust
+   * for the provider's client.
+   * @typeParam In - the union of messages the server sends
+   */
+  withTypes<In extends Message>(): UseMessageOf<In>;
+}
+
+/** The type of {@link useLastMessage}: like {@link UseMessage}. */
+export interface UseLastMessage {
+  /**
+   * The latest message of `type`, or `undefined`.
+   * @typeParam In - the union of messages the server sends; inferred from `client`
+   */
+  <In extends Message = Message, T extends In['type'] | '*' = In['type'] | '*'>(
+    type: T,
+    // biome-ignore lint/suspicious/noExplicitAny: any outgoing type
+    client?: WebSocketClient<In, any>,
+  ): (T extends '*' ? In : MessageOf<In, T>) | undefined;
+  /**
+   * This hook with the message types bound once: `useLastMessage.withTypes<ServerMsg>()`.
+   * @typeParam In - the union of messages the server sends
+   */
+  withTypes<In extends Message>(): UseLastMessageOf<In>;
+}
+
+// `withTypes` returns the hook itself: binding the types is for the compiler only.
+const withTypes = <H extends object>(hook: H) => Object.assign(hook, { withTypes: () => hook });
+
+/**
+ * Calls `handler` for each message of `type` (`'*'`: every message). Subscribes once per client
+ * and type; the newest `handler` is always the one called, so an inline arrow is fine.
+ * Never re-renders by itself. The message is narrowed by `type` when the hook knows the message
+ * types: from `useMessage.withTypes<ServerMsg>()`, or from a typed `client` passed last.
+ */
+export const useMessage = /* @__PURE__ */ withTypes(function useMessage(
+  type: string,
+  handler: (m: Message) => void,
+  client?: AnyClient,
 ): void {
   const c = useWebSocketClient(client);
   const h = useRef(handler);
   useCommitEffect(() => {
     h.current = handler;
   });
-  useEffect(() => c.on(type, ((m: never) => (h.current as (m: never) => void)(m)) as MessageHandler<In, T>), [c, type]);
-}
+  useEffect(() => c.on(type, (m: Message) => h.current(m)), [c, type]);
+}) as UseMessage;
 
 /**
  * The latest message of `type` received since this component subscribed, or `undefined`.
- * Re-renders once per message of that type, never for others.
+ * Re-renders once per message of that type, never for others. Typed like {@link useMessage}:
+ * `useLastMessage.withTypes<ServerMsg>()`, or a typed `client` passed last.
  */
-export function useLastMessage<In extends Message = Message, T extends In['type'] | '*' = In['type'] | '*'>(
-  type: T,
-  // biome-ignore lint/suspicious/noExplicitAny: any outgoing type
-  client?: WebSocketClient<In, any>,
-): (T extends '*' ? In : MessageOf<In, T>) | undefined {
+export const useLastMessage = /* @__PURE__ */ withTypes(function useLastMessage(
+  type: string,
+  client?: AnyClient,
+): Message | undefined {
   const c = useWebSocketClient(client);
   // tagged with its client and type, so a message of the previous one is never returned
-  const [s, set] = useState<[unknown, unknown, T extends '*' ? In : MessageOf<In, T>]>();
-  useEffect(() => c.on(type, ((m: never) => set([c, type, m])) as MessageHandler<In, T>), [c, type]);
+  const [s, set] = useState<[unknown, unknown, Message]>();
+  useEffect(() => c.on(type, (m: Message) => set([c, type, m])), [c, type]);
   return s && s[0] === c && s[1] === type ? s[2] : undefined;
-}
+}) as UseLastMessage;
 
 /**
  * Creates a client for the component's life: connects on mount (unless `autoConnect: false`),

@@ -89,9 +89,21 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   /** fresh credentials being fetched after a refusal, for the next open */
   private _nextAuth?: Promise<Out>;
 
-  /** @throws {@link WebSocketClientError} `INVALID_OPTIONS`, naming the option */
-  constructor(options: ClientOptions<In, Out>) {
-    const o = (this._o = resolveOptions(options));
+  /**
+   * `new WebSocketClient({ url, ...options })`.
+   * @throws {@link WebSocketClientError} `INVALID_OPTIONS`, naming the option
+   */
+  constructor(options: ClientOptions<In, Out>);
+  /**
+   * `new WebSocketClient(url, options?)`, as `new WebSocket(url)`: the url (or url factory) first.
+   * @throws {@link WebSocketClientError} `INVALID_OPTIONS`, naming the option
+   */
+  constructor(url: ClientOptions<In, Out>['url'], options?: Omit<ClientOptions<In, Out>, 'url'>);
+  constructor(
+    options: ClientOptions<In, Out> | ClientOptions<In, Out>['url'],
+    rest?: Omit<ClientOptions<In, Out>, 'url'>,
+  ) {
+    const o = (this._o = resolveOptions(options, rest));
     if (o.queue) this._q = queue<Out>(o.queue, (e) => this.report(e));
     if (o.autoConnect) this.connect();
   }

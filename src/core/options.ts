@@ -92,10 +92,28 @@ const TOP: Obj = {
   ...GROUPS,
 };
 
+/** Whether `a` becomes `b` in at most `n` one-letter edits (insert, delete, replace). */
+const near = (a: string, b: string, n: number): boolean =>
+  a === b ||
+  (n > 0 &&
+    (near(a.slice(1), b, n - 1) || near(a, b.slice(1), n - 1) || near(a.slice(1), b.slice(1), n - +(a[0] !== b[0]))));
+
+/**
+ * `; did you mean reconnect.shouldReconnect?` for the unknown option `k` in group `path`: the
+ * known name, top-level or in any group, fewest edits away (at most 2), looking in its own group
+ * first; nothing when none is that near.
+ */
+const hint = (path: string, k: string): string => {
+  for (let n = 0; n < 3; n++)
+    for (const g of [path.slice(0, -1), '', ...Object.keys(GROUPS)])
+      for (const c in g ? GROUPS[g] : TOP) if (near(k, c, n)) return `; did you mean ${g ? `${g}.` : ''}${c}?`;
+  return '';
+};
+
 /** Fills `given` from `defaults`, checking each value against its default's kind. */
 const fill = (given: object, defaults: Obj, path: string): Obj => {
   const out: Obj = {};
-  for (const k in given) if (!(k in defaults)) throw invalid(path + k, 'is not an option');
+  for (const k in given) if (!(k in defaults)) throw invalid(path + k, `is not an option${hint(path, k)}`);
   for (const k in defaults) {
     const d = defaults[k];
     let v = (given as Obj)[k];
@@ -123,9 +141,16 @@ const fill = (given: object, defaults: Obj, path: string): Obj => {
   return out;
 };
 
-/** Validates the options, naming the first bad one, and fills in the defaults. */
-export const resolveOptions = <In, Out>(options: ClientOptions<In, Out>): Resolved<In, Out> => {
-  const given = { ...(options as unknown as Obj) };
+/**
+ * Validates the options, naming the first bad one, and fills in the defaults. `options` may be
+ * the url itself, with the other options in `rest`, as in `new WebSocket(url)`.
+ */
+export const resolveOptions = <In, Out>(
+  options: ClientOptions<In, Out> | ClientOptions<In, Out>['url'],
+  rest?: Omit<ClientOptions<In, Out>, 'url'>,
+): Resolved<In, Out> => {
+  // anything but an options object is the url: a string, a URL or a url factory
+  const given: Obj = typeof options !== 'object' || options instanceof URL ? { ...rest, url: options } : { ...options };
   const typeKey = (given.typeKey ?? 'type') as string;
   const a = given.auth;
   // the common case is a bare message or factory; an object with `message` and no type is AuthOptions

@@ -1,4 +1,10 @@
-import { type ClientPlugin, type Message, type WebSocketClient, WebSocketClientError } from 'resilient-ws';
+import {
+  type ClientPlugin,
+  type Message,
+  type MessageOf,
+  type WebSocketClient,
+  WebSocketClientError,
+} from 'resilient-ws';
 
 /** Options of {@link request}. */
 export interface RequestOptions {
@@ -55,16 +61,42 @@ const install = <In extends Message, Out>(client: WebSocketClient<In, Out>) => {
  * `REQUEST_CANCELLED` when the client is closed or disposed, and with the `send` error (or
  * `QUEUE_OVERFLOW` when it was dropped) when it cannot be sent.
  *
+ * This form names the reply's `type` as a value, so the promise is typed as that message of
+ * the client's `In` while `msg` is still checked against its `Out`. A reply of another `type`
+ * (an error reply, say) rejects with `INVALID_MESSAGE`, the reply as `data`.
+ *
+ * @typeParam R - the reply's `type`, inferred from `options.reply`
+ * @example
+ * const balance = await request(client, { type: 'get_balance', account: 'a1' }, { reply: 'balance' });
+ */
+export function request<In extends Message, Out, R extends In['type']>(
+  client: WebSocketClient<In, Out>,
+  msg: NoInfer<Out>,
+  options: RequestOptions & {
+    /** The `type` the reply must have. */
+    reply: R;
+  },
+): Promise<MessageOf<In, R>>;
+/**
+ * {@link request} without `reply`: the promise is typed `Reply`, the whole `In` when it is not
+ * given. Naming `Reply` explicitly turns inference of the client's types off (TypeScript infers
+ * all type arguments or none), so `msg` is then not checked: prefer `{ reply: 'type' }`.
+ *
  * @typeParam Reply - the reply's type
  */
 // With only `Reply` given, the client's own types are not inferred, hence the `any` defaults.
 // biome-ignore lint/suspicious/noExplicitAny: see above
-export const request = <Reply = Message, In extends Message = any, Out = any>(
+export function request<Reply = never, In extends Message = any, Out = any>(
   client: WebSocketClient<In, Out>,
   msg: NoInfer<Out>,
-  { timeout = 10_000, signal, idKey = 'requestId' }: RequestOptions = {},
-): Promise<Reply> =>
-  new Promise<Reply>((resolve, reject) => {
+  options?: RequestOptions,
+): Promise<[Reply] extends [never] ? In : Reply>;
+export function request(
+  client: WebSocketClient,
+  msg: Message,
+  { timeout = 10_000, signal, idKey = 'requestId', reply: type }: RequestOptions & { reply?: string } = {},
+): Promise<Message> {
+  return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const { pending, keys } = waiting.get(client) ?? install(client);
     keys.add(idKey);
@@ -84,9 +116,11 @@ export const request = <Reply = Message, In extends Message = any, Out = any>(
     }, timeout);
     signal?.addEventListener('abort', abort);
     pending.set(id, {
-      resolve: (reply) => {
+      resolve: (r) => {
         done();
-        resolve(reply as Reply);
+        const t = (r as Message).type;
+        if (type === undefined || t === type) resolve(r as Message);
+        else reject(new WebSocketClientError('INVALID_MESSAGE', `reply of type ${t}, not ${type}`, r));
       },
       reject: (e) => {
         done();
@@ -100,3 +134,4 @@ export const request = <Reply = Message, In extends Message = any, Out = any>(
       pending.get(id)!.reject(e);
     }
   });
+}

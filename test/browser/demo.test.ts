@@ -101,6 +101,29 @@ async function chatLineShown(page: Page, text: string): Promise<string | null> {
   return (await handle.jsonValue()) as string | null;
 }
 
+/** The page's event log, oldest first, as [kind, text] (the time stripped). */
+function eventLog(page: Page): Promise<[string, string][]> {
+  return page.$$eval('#event-log li', (els) =>
+    els.reverse().map((li): [string, string] => [li.dataset.kind ?? '', li.lastChild?.textContent ?? '']),
+  );
+}
+
+/** Drop the connection and check the attempt is shown while reconnecting, and not once open again. */
+async function attemptShownWhileReconnecting(page: Page): Promise<void> {
+  await waitForBadge(page, 'open');
+  expect(await page.textContent('#attempt')).toBe('–');
+  const from = await mark(page);
+  expect(server.drop()).toBe(1);
+  await waitForState(page, 'reconnecting', from);
+  await expect.poll(() => page.textContent('#attempt'), { timeout: 2000, interval: 20 }).toBe('1');
+  await waitForState(page, 'open', from, 5000);
+  await waitForBadge(page, 'open');
+  // the client still counts the attempt (it resets after `reconnect.resetAfter` of uptime) …
+  expect(await page.evaluate(() => window.demo?.client.attempt)).toBe(1);
+  // … but an open connection shows none
+  await expect.poll(() => page.textContent('#attempt'), { timeout: 2000, interval: 20 }).toBe('–');
+}
+
 describe('plain page (<script> build)', () => {
   it('loads the <script> build: ResilientWS.WebSocketClient is a function and clients reach open', async () => {
     const page = await open('/');
@@ -343,6 +366,10 @@ describe('plain page (<script> build)', () => {
     expect(ms).toBeLessThan(delay);
     expect(back.at - down.at).toBeLessThan(stretched);
   });
+
+  it('shows the reconnect attempt only while reconnecting, not while open', async () => {
+    await attemptShownWhileReconnecting(await open('/?rc=1000,4000,2,0'));
+  });
 });
 
 describe('React page (StrictMode)', () => {
@@ -379,6 +406,27 @@ describe('React page (StrictMode)', () => {
     // One reconnect, one socket.
     expect(server.stats()).toMatchObject({ connections: 1, totalConnections: 2 });
     expect(await page.evaluate(() => window.__probe?.sockets)).toBe(2);
+  });
+
+  it('logs the page’s client from its first state on; StrictMode’s discarded client is explained, not logged', async () => {
+    const page = await open('/react.html');
+    await waitForBadge(page, 'open');
+    await expect
+      .poll(async () => (await eventLog(page)).filter(([k]) => k === 'state').map(([, t]) => t), {
+        timeout: 5000,
+        interval: 20,
+      })
+      .toEqual(['connecting', 'authenticating', 'open']);
+    const log = await eventLog(page);
+    expect(log.filter(([, t]) => t.startsWith('closed'))).toEqual([]);
+    expect(log).toContainEqual([
+      'info',
+      'StrictMode mounted twice: the first client was disposed before it opened a socket',
+    ]);
+  });
+
+  it('shows the reconnect attempt only while reconnecting, not while open', async () => {
+    await attemptShownWhileReconnecting(await open('/react.html?rc=1000,4000,2,0'));
   });
 });
 

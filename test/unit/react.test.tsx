@@ -267,6 +267,36 @@ describe('useLastMessage', () => {
   });
 });
 
+describe('withTypes', () => {
+  it('useMessage.withTypes<In>() is the same hook, narrowing with the provider’s client', async () => {
+    const useServerMessage = useMessage.withTypes<ServerMsg>();
+    expect(useServerMessage).toBe(useMessage);
+    const client = makeClient();
+    const got: string[] = [];
+    renderHook(() => useServerMessage('chat', (msg) => got.push(msg.text)), {
+      wrapper: ({ children }) => <WebSocketProvider client={client}>{children}</WebSocketProvider>,
+    });
+    client.connect();
+    await opened(client);
+    push(server, { type: 'presence', n: 2 });
+    push(server, { type: 'chat', text: 'hi' });
+    expect(got).toEqual(['hi']);
+  });
+
+  it('useLastMessage.withTypes<In>() is the same hook, typed by it', async () => {
+    const useLastServerMessage = useLastMessage.withTypes<ServerMsg>();
+    expect(useLastServerMessage).toBe(useLastMessage);
+    const client = makeClient();
+    const { result } = renderHook(() => useLastServerMessage('presence'), {
+      wrapper: ({ children }) => <WebSocketProvider client={client}>{children}</WebSocketProvider>,
+    });
+    client.connect();
+    await opened(client);
+    push(server, { type: 'presence', n: 3 });
+    expect(result.current?.n).toBe(3);
+  });
+});
+
 describe('useWebSocket', () => {
   it('opens exactly one socket under StrictMode and none is left after unmount', async () => {
     const made = new Set<WebSocketClient<ServerMsg, ClientMsg>>();

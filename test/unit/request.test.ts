@@ -138,3 +138,34 @@ describe('request', () => {
     client.dispose();
   });
 });
+
+describe('request with the reply type named ({ reply })', () => {
+  type In = Result | { type: 'balance'; amount: number };
+  type Out = { type: 'get'; key: string };
+
+  it('resolves with a reply of that type', async () => {
+    const { client } = makeClient<In, Out>(srv.url);
+    await tick();
+    const r = request(client, { type: 'get', key: 'a' }, { reply: 'result' });
+    await tick();
+    expect(await r).toEqual({ type: 'result', requestId: expect.any(String), value: 'A' });
+    client.dispose();
+  });
+
+  it('rejects with INVALID_MESSAGE, the reply as data, when the reply is of another type', async () => {
+    const { client } = makeClient<In, Out>(srv.url);
+    const handler = vi.fn();
+    client.on('*', handler);
+    await tick();
+    const r = request(client, { type: 'get', key: 'a' }, { reply: 'balance' }).catch((e) => e);
+    await tick();
+    expect(await r).toMatchObject({
+      code: 'INVALID_MESSAGE',
+      message: 'reply of type result, not balance',
+      data: { type: 'result', value: 'A' },
+    });
+    expect(handler).not.toHaveBeenCalled(); // still the request's reply, not a message for handlers
+    expect(vi.getTimerCount()).toBe(0);
+    client.dispose();
+  });
+});
