@@ -1,4 +1,12 @@
 import {
+  type ClientOptions,
+  type Message,
+  type MessageHandler,
+  type MessageOf,
+  type State,
+  WebSocketClient,
+} from 'resilient-ws';
+import {
   type App,
   computed,
   hasInjectionContext,
@@ -17,14 +25,6 @@ import {
   type WatchSource,
   watch,
 } from 'vue';
-import {
-  type ClientOptions,
-  type Message,
-  type MessageHandler,
-  type MessageOf,
-  type State,
-  WebSocketClient,
-} from 'resilient-ws';
 
 /** A client of any message types. */
 // biome-ignore lint/suspicious/noExplicitAny: a client of any message types

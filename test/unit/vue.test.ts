@@ -3,7 +3,7 @@ import { flushPromises, mount } from '@vue/test-utils';
 import { WebSocket as MockWebSocket, Server } from 'mock-socket';
 import { type ClientOptions, WebSocketClient, type WebSocketConstructor } from 'resilient-ws';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
-import { defineComponent, effectScope, h, nextTick, ref, shallowRef } from 'vue';
+import { defineComponent, effectScope, h, nextTick, ref, type ShallowRef, shallowRef } from 'vue';
 import {
   provideWebSocketClient,
   useConnectionState,
@@ -153,7 +153,7 @@ describe('provideWebSocketClient and useWebSocketClient', () => {
     const current = shallowRef(first);
     const wrapper = mount(
       probe(() => {
-        const c = useWebSocketClient();
+        const c = useWebSocketClient<ServerMsg, ClientMsg>();
         return () => (c.value === first ? 'first' : c.value === second ? 'second' : '?');
       }),
       { global: { plugins: [{ install: (app) => provideWebSocketClient(current, app) }] } },
@@ -467,11 +467,11 @@ describe('useWebSocket', () => {
   it('makes a new client for each value of a url ref, disposes the old, and the composables follow', async () => {
     const serverB = serve(URL_B);
     const url = ref(URL_A);
-    let c!: { readonly value: Client };
+    let c!: Readonly<ShallowRef<Client>>;
     const got: string[] = [];
     const wrapper = mount(
       probe(() => {
-        c = useWebSocket<ServerMsg, ClientMsg>(options({ url }));
+        c = useWebSocket<ServerMsg, ClientMsg>({ ...options(), url });
         const state = useConnectionState(c);
         const last = useLastMessage('presence', c);
         useMessage('chat', (m) => got.push(m.text), c);
