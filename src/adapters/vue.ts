@@ -9,11 +9,13 @@ import {
 import {
   type App,
   computed,
+  getCurrentInstance,
   hasInjectionContext,
   type InjectionKey,
   inject,
   isRef,
   type MaybeRefOrGetter,
+  onMounted,
   onScopeDispose,
   provide,
   type Ref,
@@ -181,8 +183,9 @@ export interface UseWebSocketOptions<In extends Message = Message, Out = Message
 
 /**
  * Creates a client for the effect scope's life (a component's `setup`, or an `effectScope`):
- * connects it at once (unless `autoConnect: false`) and disposes it when the scope ends. During
- * server rendering it makes an idle client and never opens a socket.
+ * connects it when the component mounts, or at once in a bare `effectScope` (unless
+ * `autoConnect: false`), and disposes it when the scope ends. During server rendering it makes
+ * an idle client and never opens a socket.
  *
  * Returns a readonly shallow ref to the client. The options are read when a client is made; a
  * new value of a ref `url` disposes the client and puts a new one in the ref. Any other change
@@ -193,15 +196,24 @@ export function useWebSocket<In extends Message = Message, Out = Message>(
   options: UseWebSocketOptions<In, Out>,
 ): Readonly<ShallowRef<WebSocketClient<In, Out>>> {
   const u = options.url;
-  const server = ssr();
+  const auto = options.autoConnect !== false;
+  let live = false;
   const make = (url: ClientOptions<In, Out>['url']): WebSocketClient<In, Out> => {
     const c = new WebSocketClient<In, Out>({ ...options, url, autoConnect: false });
-    if (!server && options.autoConnect !== false) c.connect();
+    if (live && auto) c.connect();
     return c;
   };
   // never `toValue(u)`: that would call a url factory here
   const r = shallowRef(make(isRef(u) ? u.value : u));
-  if (isRef(u) && !server)
+  const start = (): void => {
+    live = true;
+    if (auto) r.value.connect();
+  };
+  // In a component, connect once mounted: the first render (and hydration of server HTML)
+  // shows 'idle' as the server did, and a server render, which mounts nothing, never connects.
+  if (getCurrentInstance()) onMounted(start);
+  else start();
+  if (isRef(u) && !ssr())
     watch(u, (url) => {
       r.value.dispose();
       r.value = make(url);

@@ -3,7 +3,8 @@ import { flushPromises, mount } from '@vue/test-utils';
 import { WebSocket as MockWebSocket, Server } from 'mock-socket';
 import { type ClientOptions, WebSocketClient, type WebSocketConstructor } from 'resilient-ws';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
-import { defineComponent, effectScope, h, nextTick, ref, type ShallowRef, shallowRef } from 'vue';
+import { createSSRApp, defineComponent, effectScope, h, nextTick, ref, type ShallowRef, shallowRef } from 'vue';
+import { renderToString } from 'vue/server-renderer';
 import {
   provideWebSocketClient,
   useConnectionState,
@@ -428,7 +429,7 @@ describe('useLastMessage', () => {
 });
 
 describe('useWebSocket', () => {
-  it('connects on setup, and disposes the client on unmount: no socket, no handler left', async () => {
+  it('connects on mount, and disposes the client on unmount: no socket, no handler left', async () => {
     let client!: Client;
     const wrapper = mount(
       probe(() => {
@@ -453,6 +454,61 @@ describe('useWebSocket', () => {
     push(server, { type: 'chat', text: 'late' });
     expect(handler).not.toHaveBeenCalled();
     client.close();
+  });
+
+  it('removes every page listener the client added once the component unmounts', async () => {
+    const added = vi.spyOn(window, 'addEventListener');
+    const removed = vi.spyOn(window, 'removeEventListener');
+    const docAdded = vi.spyOn(document, 'addEventListener');
+    const docRemoved = vi.spyOn(document, 'removeEventListener');
+    let client!: Client;
+    const wrapper = mount(
+      probe(() => {
+        client = useWebSocket<ServerMsg, ClientMsg>(options()).value;
+        return () => '';
+      }),
+    );
+    await opened(client);
+    expect(added.mock.calls.length + docAdded.mock.calls.length).toBeGreaterThan(0); // the page events
+    wrapper.unmount();
+    const key = (c: unknown[]) => `${String(c[0])}`;
+    expect(removed.mock.calls.map(key).sort()).toEqual(added.mock.calls.map(key).sort());
+    expect(docRemoved.mock.calls.map(key).sort()).toEqual(docAdded.mock.calls.map(key).sort());
+    await gone(server);
+  });
+
+  it('hydrates server HTML without a mismatch, then connects', async () => {
+    const warn = vi.spyOn(console, 'warn');
+    const error = vi.spyOn(console, 'error');
+    let client: Client | undefined;
+    const App = defineComponent({
+      setup() {
+        const c = useWebSocket<ServerMsg, ClientMsg>(options());
+        client = c.value;
+        const state = useConnectionState(c);
+        return () => h('p', state.value);
+      },
+    });
+    const html = await renderToString(createSSRApp(App));
+    expect(html).toBe('<p>idle</p>');
+    const serverClient = client as Client;
+    expect(serverClient.state).toBe('idle');
+    const el = document.createElement('div');
+    el.innerHTML = html;
+    document.body.append(el);
+    const app = createSSRApp(App);
+    app.mount(el);
+    const browserClient = client as Client;
+    expect(browserClient).not.toBe(serverClient);
+    await opened(browserClient);
+    await nextTick();
+    expect(el.innerHTML).toBe('<p>open</p>');
+    expect(warn).not.toHaveBeenCalled();
+    expect(error).not.toHaveBeenCalled();
+    expect(connections[URL_A]).toBe(1);
+    app.unmount();
+    el.remove();
+    await gone(server);
   });
 
   it('lives as long as an effect scope', async () => {
