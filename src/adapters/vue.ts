@@ -109,19 +109,50 @@ export type UseLastMessageOf<In extends Message> = <T extends In['type'] | '*'>(
   client?: ClientSource<WebSocketClient<In, any>>,
 ) => Readonly<ShallowRef<(T extends '*' ? In : MessageOf<In, T>) | undefined>>;
 
-/** A composable's `withTypes<In>()`: the same composable, typed for the messages `In`. */
-export interface WithTypes<Of> {
+/**
+ * The type of {@link useMessage}: typed by a `client` passed last, or bound to the server's
+ * message types once with `withTypes`.
+ */
+export interface UseMessage {
   /**
-   * The same composable with the message types bound once, as react-redux's
-   * `useSelector.withTypes`: `const useServerMessage = useMessage.withTypes<ServerMsg>()`.
-   * The types are taken on trust for the provided client.
+   * Calls `handler` for each message of `type` (`'*'`: every message) until the scope ends.
+   * @typeParam In - the union of messages the server sends; inferred from `client`
+   */
+  <In extends Message = Message, T extends In['type'] | '*' = In['type'] | '*'>(
+    type: MaybeRefOrGetter<T>,
+    handler: MessageHandler<In, T>,
+    // biome-ignore lint/suspicious/noExplicitAny: any outgoing type
+    client?: ClientSource<WebSocketClient<In, any>>,
+  ): void;
+  /**
+   * This composable with the message types bound once, as react-redux's `useSelector.withTypes`:
+   * `const useServerMessage = useMessage.withTypes<ServerMsg>()`. The types are taken on trust
+   * for the provided client.
    * @typeParam In - the union of messages the server sends
    */
-  withTypes<In extends Message>(): Of extends UseMessageOf<Message> ? UseMessageOf<In> : UseLastMessageOf<In>;
+  withTypes<In extends Message>(): UseMessageOf<In>;
+}
+
+/** The type of {@link useLastMessage}: like {@link UseMessage}. */
+export interface UseLastMessage {
+  /**
+   * The latest message of `type`, or `undefined`, as a readonly shallow ref.
+   * @typeParam In - the union of messages the server sends; inferred from `client`
+   */
+  <In extends Message = Message, T extends In['type'] | '*' = In['type'] | '*'>(
+    type: MaybeRefOrGetter<T>,
+    // biome-ignore lint/suspicious/noExplicitAny: any outgoing type
+    client?: ClientSource<WebSocketClient<In, any>>,
+  ): Readonly<ShallowRef<(T extends '*' ? In : MessageOf<In, T>) | undefined>>;
+  /**
+   * This composable with the message types bound once: `useLastMessage.withTypes<ServerMsg>()`.
+   * @typeParam In - the union of messages the server sends
+   */
+  withTypes<In extends Message>(): UseLastMessageOf<In>;
 }
 
 // `withTypes` returns the composable itself: binding types is for the compiler only.
-const withTypes = <H extends object>(fn: H) => Object.assign(fn, { withTypes: () => fn as never });
+const withTypes = <H extends object>(fn: H) => Object.assign(fn, { withTypes: () => fn });
 
 /**
  * Calls `handler` for each message of `type` (`'*'`: every message) until the effect scope
@@ -129,13 +160,7 @@ const withTypes = <H extends object>(fn: H) => Object.assign(fn, { withTypes: ()
  * by `type` when the composable knows the message types: from `useMessage.withTypes<ServerMsg>()`,
  * or from a typed `client` passed last.
  */
-export const useMessage: (<In extends Message = Message, T extends In['type'] | '*' = In['type'] | '*'>(
-  type: MaybeRefOrGetter<T>,
-  handler: MessageHandler<In, T>,
-  // biome-ignore lint/suspicious/noExplicitAny: any outgoing type
-  client?: ClientSource<WebSocketClient<In, any>>,
-) => void) &
-  WithTypes<UseMessageOf<Message>> = /* @__PURE__ */ withTypes(function useMessage(
+export const useMessage = /* @__PURE__ */ withTypes(function useMessage(
   type: MaybeRefOrGetter<string>,
   handler: (m: Message) => void,
   client?: ClientSource,
@@ -143,19 +168,14 @@ export const useMessage: (<In extends Message = Message, T extends In['type'] | 
   const c = useWebSocketClient(client);
   // a wrapper per subscription: the same handler given twice is two subscriptions
   follow([c, () => toValue(type)], ([x, t]) => x.on(t, (m: Message) => handler(m)));
-}) as never; // the implementation is untyped by message; the signature above types the calls
+}) as UseMessage;
 
 /**
  * The latest message of `type` received since the subscription began, or `undefined`, as a
  * readonly shallow ref (the message itself is not made reactive). It changes once per message
  * of that type, never for others, and goes back to `undefined` when `type` or `client` changes.
  */
-export const useLastMessage: (<In extends Message = Message, T extends In['type'] | '*' = In['type'] | '*'>(
-  type: MaybeRefOrGetter<T>,
-  // biome-ignore lint/suspicious/noExplicitAny: any outgoing type
-  client?: ClientSource<WebSocketClient<In, any>>,
-) => Readonly<ShallowRef<(T extends '*' ? In : MessageOf<In, T>) | undefined>>) &
-  WithTypes<UseLastMessageOf<Message>> = /* @__PURE__ */ withTypes(function useLastMessage(
+export const useLastMessage = /* @__PURE__ */ withTypes(function useLastMessage(
   type: MaybeRefOrGetter<string>,
   client?: ClientSource,
 ): Readonly<ShallowRef<Message | undefined>> {
@@ -168,7 +188,7 @@ export const useLastMessage: (<In extends Message = Message, T extends In['type'
     });
   });
   return shallowReadonly(last);
-}) as never;
+}) as UseLastMessage;
 
 /** {@link useWebSocket}'s options: the client's, where `url` may also be a ref. */
 export interface UseWebSocketOptions<In extends Message = Message, Out = Message>
