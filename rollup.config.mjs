@@ -4,10 +4,10 @@ import { transform } from 'esbuild';
 import { dts } from 'rollup-plugin-dts';
 import esbuild from 'rollup-plugin-esbuild';
 
-// Library entries published for bundlers: readable code, `mitt` and `react` stay imports,
+// Library entries published for bundlers: readable code, `mitt`, `react` and `vue` stay imports,
 // and the add-ons import the core as `resilient-ws`, so an app never holds two clients.
-const entries = ['index', 'react', 'delivery', 'request'];
-const external = ['mitt', 'react', 'resilient-ws'];
+const entries = ['index', 'react', 'vue', 'delivery', 'request'];
+const external = ['mitt', 'react', 'vue', 'resilient-ws'];
 const ts = () => esbuild({ target: 'es2021' });
 // Private members are named `_x` in the source; renaming them to a letter or two is safe (no
 // code outside a bundle may touch them) and is most of what keeps the core within its budget.

@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 const alias = {
   'resilient-ws/react': fileURLToPath(new URL('./src/react.ts', import.meta.url)),
+  'resilient-ws/vue': fileURLToPath(new URL('./src/vue.ts', import.meta.url)),
   'resilient-ws/delivery': fileURLToPath(new URL('./src/delivery.ts', import.meta.url)),
   'resilient-ws/request': fileURLToPath(new URL('./src/request.ts', import.meta.url)),
   'resilient-ws': fileURLToPath(new URL('./src/index.ts', import.meta.url)),

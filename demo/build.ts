@@ -5,6 +5,8 @@
  *   not bundle the SDK (its imports of it are type-only).
  * - `react.js`: IIFE with React, react-dom and the *built* package (`dist/index.mjs`,
  *   `dist/react.mjs`) bundled; `NODE_ENV` is "development" so StrictMode double-mounts.
+ * - `vue.js`: IIFE with Vue's runtime (no template compiler) and the built package
+ *   (`dist/vue.mjs`) bundled; development build, so Vue's warnings reach the console.
  *
  * Run after `npm run build`:  tsx demo/build.ts
  */
@@ -34,6 +36,7 @@ export async function buildDemo(): Promise<void> {
   const missing = [
     'index.mjs',
     'react.mjs',
+    'vue.mjs',
     'delivery.mjs',
     'request.mjs',
     'resilient-ws.min.js',
@@ -65,7 +68,25 @@ export async function buildDemo(): Promise<void> {
     metafile: true,
   });
 
-  const [p, r] = await Promise.all([plain, react]);
+  const vue = build({
+    ...common,
+    entryPoints: { vue: path.join(demoDir, 'pages/vue.ts') },
+    alias: {
+      'resilient-ws': dist('index.mjs'),
+      'resilient-ws/vue': dist('vue.mjs'),
+      'resilient-ws/delivery': dist('delivery.mjs'),
+      'resilient-ws/request': dist('request.mjs'),
+    },
+    define: {
+      'process.env.NODE_ENV': '"development"',
+      __VUE_OPTIONS_API__: 'false',
+      __VUE_PROD_DEVTOOLS__: 'false',
+      __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false',
+    },
+    metafile: true,
+  });
+
+  const [p, r, v] = await Promise.all([plain, react, vue]);
   const inputs = (m: typeof p.metafile): string[] => Object.keys(m?.inputs ?? {});
   if (inputs(p.metafile).some((f) => f.startsWith('src/') || f.startsWith('dist/'))) {
     throw new Error('plain.js must not bundle the SDK');
@@ -74,7 +95,11 @@ export async function buildDemo(): Promise<void> {
   if (!sdk.includes('dist/index.mjs') || !sdk.includes('dist/react.mjs') || sdk.some((f) => f.startsWith('src/'))) {
     throw new Error(`react.js must bundle the built package (dist/index.mjs, dist/react.mjs); got ${sdk.join(', ')}`);
   }
-  console.log(`demo pages built into ${path.relative(repoDir, outdir)}/ (plain.js, react.js)`);
+  const vueSdk = inputs(v.metafile).filter((f) => f.startsWith('dist/') || f.startsWith('src/'));
+  if (!vueSdk.includes('dist/vue.mjs') || vueSdk.some((f) => f.startsWith('src/'))) {
+    throw new Error(`vue.js must bundle the built package (dist/index.mjs, dist/vue.mjs); got ${vueSdk.join(', ')}`);
+  }
+  console.log(`demo pages built into ${path.relative(repoDir, outdir)}/ (plain.js, react.js, vue.js)`);
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -44,6 +44,7 @@ async function main(): Promise<void> {
 resilient-ws demo
   plain page (<script> build):  ${server.url}/
   React page:                   ${server.url}/react.html
+  Vue page:                     ${server.url}/vue.html
   WebSocket endpoint:           ${server.wsUrl}
 
   tokens: demo-token, alice, bob — or a short-lived one from ${server.url}/token?ttl=20

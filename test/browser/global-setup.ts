@@ -21,7 +21,7 @@ function newestMtime(dir: string): number {
 }
 
 function libIsCurrent(): boolean {
-  const outputs = ['index.mjs', 'react.mjs', 'resilient-ws.min.js'].map((f) => path.join(repo, 'dist', f));
+  const outputs = ['index.mjs', 'react.mjs', 'vue.mjs', 'resilient-ws.min.js'].map((f) => path.join(repo, 'dist', f));
   if (!outputs.every((f) => existsSync(f))) return false;
   const oldestOutput = Math.min(...outputs.map((f) => statSync(f).mtimeMs));
   return oldestOutput >= newestMtime(path.join(repo, 'src'));

@@ -12,7 +12,10 @@ import { createElement } from 'react';
 import { renderToString } from 'react-dom/server';
 import type * as Core from 'resilient-ws';
 import type * as ReactAdapter from 'resilient-ws/react';
+import type * as VueAdapter from 'resilient-ws/vue';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createSSRApp, h } from 'vue';
+import { renderToString as renderVueToString } from 'vue/server-renderer';
 import WebSocket, { WebSocketServer } from 'ws';
 
 const root = new URL('../../', import.meta.url);
@@ -185,6 +188,60 @@ describe('resilient-ws/react builds', () => {
   });
 });
 
+describe('resilient-ws/vue builds', () => {
+  const composables = [
+    'provideWebSocketClient',
+    'useWebSocketClient',
+    'useConnectionState',
+    'useMessage',
+    'useLastMessage',
+    'useWebSocket',
+  ];
+
+  it('resolve the core as `resilient-ws` through the package self-reference', async () => {
+    const esm = await run(
+      process.execPath,
+      ['--input-type=module', '-e', "console.log(import.meta.resolve('resilient-ws/vue'))"],
+      { cwd: fileURLToPath(root) },
+    );
+    expect(esm.stdout.trim()).toBe(pathToFileURL(dist('vue.mjs')).href);
+    expect(readFileSync(dist('vue.mjs'), 'utf8')).toMatch(/^import \{[^}]*\} from "resilient-ws";$/m);
+    expect(createRequire(dist('vue.cjs')).resolve('resilient-ws')).toBe(dist('index.cjs'));
+    expect(require.resolve('resilient-ws/vue')).toBe(dist('vue.cjs'));
+  });
+
+  const cases: [string, () => Promise<[typeof VueAdapter, typeof Core]>][] = [
+    ['ESM dist/vue.mjs', async () => [await loadEsm('vue.mjs'), await loadEsm('index.mjs')]],
+    ['CJS dist/vue.cjs', async () => [loadCjs('vue.cjs'), loadCjs('index.cjs')]],
+  ];
+
+  it.each(cases)(
+    '%s loads, exports the composables, and builds idle clients of the same core on the server',
+    async (_name, load) => {
+      const [adapter, core] = await load();
+      for (const name of composables) expect(typeof (adapter as Record<string, unknown>)[name], name).toBe('function');
+      expect(adapter.useMessage.withTypes()).toBe(adapter.useMessage);
+      let made: unknown;
+      const app = createSSRApp({
+        setup() {
+          // biome-ignore lint/correctness/useHookAtTopLevel: a Vue composable in setup, not a React hook
+          const client = adapter.useWebSocket({
+            url: 'ws://127.0.0.1:9',
+            WebSocket: WebSocket as unknown as Core.WebSocketConstructor,
+          });
+          made = client.value;
+          // biome-ignore lint/correctness/useHookAtTopLevel: a Vue composable in setup, not a React hook
+          const state = adapter.useConnectionState(client);
+          return () => h('p', state.value);
+        },
+      });
+      expect(await renderVueToString(app)).toBe('<p>idle</p>');
+      expect(made).toBeInstanceOf(core.WebSocketClient);
+      expect((made as Core.WebSocketClient).state).toBe('idle');
+    },
+  );
+});
+
 describe('importing the core', () => {
   // A fresh Node process whose browser globals and timer functions are traps that record any
   // access, so "touches no browser global and starts no timer" is checked, not assumed.
@@ -234,8 +291,8 @@ describe('importing the core', () => {
     const budgets = (
       JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { 'size-limit': { path: string }[] }
     )['size-limit'];
-    // every budgeted module that is not the core, the React adapter or a CDN bundle is opt-in
-    const optIn = budgets.map((b) => b.path).filter((p) => !/dist\/(index|react|resilient-ws\.[\w.]*)\.m?js$/.test(p));
+    // every budgeted module that is not the core or a CDN bundle is opt-in (the adapters too)
+    const optIn = budgets.map((b) => b.path).filter((p) => !/dist\/(index|resilient-ws\.[\w.]*)\.m?js$/.test(p));
     const result = await build({
       stdin: {
         contents: `export { WebSocketClient } from ${JSON.stringify(dist('index.mjs'))};`,

@@ -1,0 +1,2 @@
+// Entry of `resilient-ws/vue`: the Vue adapter (peer dependency `vue`).
+export * from './adapters/vue';
