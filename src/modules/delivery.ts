@@ -18,9 +18,9 @@ export interface DeliveryOptions {
   /**
    * Resume the server's stream on every (re)open: right after auth, send
    * `{ type: resume, lastId }` (`lastId: null` before any id was seen) and expect
-   * `{ type: 'resumed', lastId, gap? }` before the replay; messages with an id that come
-   * before it are ignored, and `gap: true` is reported (`RESUME_GAP`). `true` means the type
-   * `'resume'`. @default false
+   * `{ type: 'resumed', lastId, gap? }` before the replay; once the server has answered one,
+   * messages with an id that come before it are ignored (the replay brings them), and
+   * `gap: true` is reported (`RESUME_GAP`). `true` means the type `'resume'`. @default false
    */
   resume?: boolean | string;
 }
@@ -69,8 +69,13 @@ export const delivery = <In extends Message, Out>(
   /** the `lastId` the current connection resumed from, and whether its `resumed` is still to come */
   const resumeType = resume === true ? 'resume' : resume;
   let asked: unknown;
-  // a client already connecting resumes on this open too; one already open, from the next
-  let pending = !!resumeType && client.state !== 'open';
+  /**
+   * Whether the server has answered a `resumed` yet (it speaks this protocol), and whether the
+   * current connection's is still to come. Until the first one, the client cannot tell an
+   * older server from a slow one, so it delivers as such a server expects.
+   */
+  let spoken = false;
+  let pending = false;
   const field = (m: unknown) => (m as Record<string, unknown>)[idKey];
 
   const plugin: ClientPlugin<In, Out> = {
@@ -102,6 +107,7 @@ export const delivery = <In extends Message, Out>(
         return false;
       }
       if (resumeType && m.type === 'resumed') {
+        spoken = true;
         pending = false;
         if (m.gap) client.report(new WebSocketClientError('RESUME_GAP', undefined, { lastId: asked, resumed: m }));
         if (m.lastId !== undefined) lastId = m.lastId;
@@ -121,7 +127,7 @@ export const delivery = <In extends Message, Out>(
   const unlisten = client.onStateChange((state) => {
     if (state === 'connecting') {
       mark = writes;
-      pending = !!resumeType;
+      pending = spoken;
     }
   });
   return {

@@ -327,22 +327,35 @@ describe('delivery: resume', () => {
 
   it('an already connecting client resumes on its first open; an open one from its next', async () => {
     const { client } = makeClient(srv.url); // connecting already
-    const d = delivery(client, { resume: true });
-    const chat = vi.fn();
-    client.on('chat', chat);
+    delivery(client, { resume: true });
     await tick();
     expect(frames()).toEqual([{ type: 'resume', lastId: null }]);
-    srv.push({ type: 'chat', id: 3 }); // before `resumed`: ignored
-    await tick();
-    expect(chat).not.toHaveBeenCalled();
     const late = makeClient(srv.url);
     await tick();
-    const d2 = delivery(late.client, { resume: true });
-    srv.push({ type: 'chat', id: 7 }); // to `late`, open before delivery: no handshake on this connection
+    const d = delivery(late.client, { resume: true });
+    srv.push({ type: 'chat', id: 7 }); // to `late`: no handshake on a connection open before delivery
     await tick();
-    expect(d2.lastId).toBe(7);
-    expect(d.lastId).toBeUndefined();
+    expect(d.lastId).toBe(7);
+    expect(frames()).toHaveLength(1);
     client.dispose();
     late.client.dispose();
+  });
+
+  it('guards from the first `resumed` on: a server that never answers one still gets its messages through', async () => {
+    const { client, d, got } = resumer();
+    await tick();
+    srv.push({ type: 'chat', id: 1 });
+    await tick();
+    await srv.drop();
+    await tick(110);
+    srv.push({ type: 'chat', id: 2 });
+    await tick();
+    expect(got()).toEqual([1, 2]);
+    expect(frames()).toEqual([
+      { type: 'resume', lastId: null },
+      { type: 'resume', lastId: 1 },
+    ]);
+    expect(d.lastId).toBe(2);
+    client.dispose();
   });
 });
