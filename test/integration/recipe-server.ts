@@ -88,7 +88,7 @@ export const recipeServer = async (options: RecipeOptions): Promise<RecipeServer
     ws.on('message', (data) => {
       let msg: Incoming | undefined;
       try {
-        msg = JSON.parse(String(data));
+        msg = JSON.parse(data as unknown as string); // a Buffer, read as its text
       } catch {}
       if (!msg || typeof msg !== 'object') return;
       if (msg.type === 'ping') return ws.send('{"type":"pong"}');
