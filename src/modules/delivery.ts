@@ -66,8 +66,8 @@ export const delivery = <In extends Message, Out>(
   const recent: unknown[] = [];
   const seen = new Set<unknown>();
   let lastId: unknown;
-  /** the `lastId` the current connection resumed from, and whether its `resumed` is still to come */
   const resumeType = resume === true ? 'resume' : resume;
+  /** the `lastId` the current connection resumed from: what a gap is reported after */
   let asked: unknown;
   /**
    * Whether the server has answered a `resumed` yet (it speaks this protocol), and whether the
