@@ -49,7 +49,18 @@ interface Run {
   errors: WebSocketClientError[];
   /** the most unacknowledged + queued seen at any send, message or state change */
   most: () => number;
+  /** the client's sockets, newest last */
+  sockets: WebSocket[];
 }
+
+/** `ws`'s client class, keeping every socket it makes, so a test can cut from the client's side. */
+const keeping = (sockets: WebSocket[]) =>
+  class extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols);
+      sockets.push(this);
+    }
+  };
 
 /** The recipe server and a client in resume mode with a fast reconnect; stopped after the test. */
 const start = async (
@@ -58,6 +69,8 @@ const start = async (
     onConnection?: (ws: WebSocket, server: () => RecipeServer) => void;
     maxUnacked?: number;
     heartbeat?: false | { interval: number; timeout: number };
+    /** where the client's sockets go */
+    sockets?: WebSocket[];
   } = {},
 ): Promise<Run> => {
   const handled: number[] = [];
@@ -67,9 +80,10 @@ const start = async (
     onConnection: opts.onConnection && ((ws) => opts.onConnection!(ws, () => server)),
   });
   stops.push(() => server.stop());
+  const sockets = opts.sockets ?? [];
   const client = new WebSocketClient<Message, Message>({
     url: server.url,
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    WebSocket: keeping(sockets) as unknown as WebSocketConstructor,
     autoConnect: false,
     pageEvents: false,
     heartbeat: opts.heartbeat ?? false,
@@ -101,7 +115,7 @@ const start = async (
   client.connect();
   // resumed: a newcomer starts from the server's newest id, so the tests' messages come after it
   await vi.waitFor(() => expect(server.live.size).toBe(1));
-  return { server, client, d, handled, seen, errors, most: () => most };
+  return { server, client, d, handled, seen, errors, most: () => most, sockets };
 };
 
 /** Runs `fn` every `ms` until it returns false; stopped after the test in any case. */
@@ -143,20 +157,32 @@ const figures = (name: string, run: Run, extra = '') =>
 describe('at-least-once delivery under chaos, against the README recipe', () => {
   it('cuts every 100–400 ms: 3000 messages each way, none lost, duplicated or reordered', async () => {
     const N = 3000;
+    let fromClient = 0;
+    const sockets: WebSocket[] = [];
     const run = await start({
+      sockets,
+      // each connection dies 100–400 ms after it opens, by the server's hand or the client's
       onConnection: (ws) => {
-        const cut = setTimeout(() => ws.terminate(), 100 + Math.random() * 300);
+        const cut = setTimeout(
+          () => {
+            if (Math.random() < 0.5) return ws.terminate();
+            fromClient++;
+            sockets.at(-1)!.terminate();
+          },
+          100 + Math.random() * 300,
+        );
         ws.on('close', () => clearTimeout(cut));
       },
     });
     const t0 = Date.now();
     traffic(run, N);
     await settle(run, N, N, 40_000);
-    figures('cuts', run, `, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    figures('cuts', run, `, ${fromClient} cut by the client, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(audit(run.handled, range(1, N))).toEqual(clean);
     expect(audit(run.seen, range(1, N))).toEqual(clean);
     expect(run.errors).toEqual([]);
     expect(run.server.sockets.length).toBeGreaterThan(10); // it really was cut, many times
+    expect(fromClient).toBeGreaterThan(0);
   }, 60_000);
 
   it('a half-open stall: the heartbeat finds it, and what the dead socket swallowed is re-sent', async () => {
