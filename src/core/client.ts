@@ -27,8 +27,11 @@ export type MessageHandler<In extends Message, T> = (msg: T extends '*' ? In : M
 export interface ClientPlugin<In extends Message = Message, Out = Message> {
   /** Runs on every open after auth and the `open` listeners, before the queue flushes; what it sends goes first. */
   open?(): void;
-  /** Sees every outgoing message (and `send`'s options) before it is serialised; returns the one to send. */
-  send?(msg: Out, opts?: { queue?: boolean }): Out;
+  /**
+   * Sees every outgoing message (and `send`'s options) before it is serialised; returns the one
+   * to send, or `undefined` to refuse it: `send()` then returns `'dropped'` and the plugin reports why.
+   */
+  send?(msg: Out, opts?: { queue?: boolean }): Out | undefined;
   /** A frame of this message was handed to the socket. */
   sent?(msg: Out): void;
   /** Sees every valid incoming message first; returning `false` consumes it. */
@@ -172,7 +175,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
    * @throws {@link WebSocketClientError} `SERIALIZE_ERROR` (nothing is queued), or `QUEUE_OVERFLOW` with `overflow: 'throw'`
    */
   send(msg: Out, opts?: { queue?: boolean }): SendResult {
-    for (const p of this._plugins) if (p.send) msg = p.send(msg, opts);
+    for (const p of this._plugins) if (p.send && (msg = p.send(msg, opts) as Out) === undefined) return 'dropped';
     const data = this._encode(msg);
     const q = this._q;
     if (this.state === 'open' && (this._direct || !this.queued) && !this._busy()) {

@@ -8,13 +8,19 @@ export interface DeliveryOptions {
   ackType?: string;
   /** How many incoming ids are remembered to suppress duplicates. @default 1000 */
   window?: number;
-  /** Most messages held unacknowledged plus queued; beyond it the oldest is dropped (`QUEUE_OVERFLOW`). @default 1000 */
-  maxUnacked?: number;
-  /** An unacknowledged message older than this, ms, is not re-sent but dropped (`QUEUE_EXPIRED`). @default Infinity */
-  ttl?: number;
   /**
-   * After every (re)open, send `{ type: resume, lastId }` so the server can replay what this
-   * client missed; `true` means the type `'resume'`. Sent only once an id has been seen. @default false
+   * Most messages held unacknowledged plus queued, at every moment, online or offline. A
+   * `send()` beyond it is refused: it returns `'dropped'` and the message is reported once
+   * (`QUEUE_OVERFLOW`). The new message is the one refused because it is the only one known
+   * not to be on the server already. @default 1000
+   */
+  maxUnacked?: number;
+  /**
+   * Resume the server's stream on every (re)open: right after auth, send
+   * `{ type: resume, lastId }` (`lastId: null` before any id was seen) and expect
+   * `{ type: 'resumed', lastId, gap? }` before the replay; once the server has answered one,
+   * messages with an id that come before it are ignored (the replay brings them), and
+   * `gap: true` is reported (`RESUME_GAP`). `true` means the type `'resume'`. @default false
    */
   resume?: boolean | string;
 }
@@ -23,34 +29,36 @@ export interface DeliveryOptions {
 export interface Delivery {
   /** Messages written to a socket and not yet acknowledged. */
   readonly unacked: number;
-  /** The id of the last new message received, for a resume/replay request. */
+  /** The id of the last new message received (or the resume point the server gave): where the next resume starts. */
   readonly lastId: unknown;
   /** Leave delivery mode: forget what is unacknowledged and stop deduplicating. */
   stop(): void;
 }
 
-/** A process-unique prefix, so ids from two page loads never collide on the server. */
-const session = () => Math.random().toString(36).slice(2, 10);
+/** New for every `delivery()`: the time and ~40 random bits, so ids of two tabs or page loads never collide. */
+const session = () => Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
 
 /**
- * At-least-once delivery over a {@link WebSocketClient}, with duplicate suppression.
+ * At-least-once delivery over a {@link WebSocketClient}, with duplicate suppression and,
+ * optionally, a resume handshake that replays what the client missed. The README's
+ * "At-least-once delivery" section is the protocol a server implements.
  *
  * Outgoing: every message gets an id (`idKey`) and is kept until the server acknowledges it;
  * after a reconnect (and auth), what was written but not acknowledged is sent again, in its
- * original order, before the queue. The server must acknowledge and drop repeats by id.
+ * original order, before the queue. Every report is true: a message reported is never sent.
  *
  * Incoming: a message carrying an id already seen (within `window`) never reaches a handler
- * twice, so a server may re-send freely after a reconnect.
+ * twice; with `resume`, none is skipped either, or the gap is reported.
  */
 export const delivery = <In extends Message, Out>(
   client: WebSocketClient<In, Out>,
   options: DeliveryOptions = {},
 ): Delivery => {
-  const { idKey = 'id', ackType = 'ack', window = 1000, maxUnacked = 1000, ttl = Infinity, resume = false } = options;
+  const { idKey = 'id', ackType = 'ack', window = 1000, maxUnacked = 1000, resume = false } = options;
   const prefix = `${session()}.`;
   let n = 0;
-  /** written and not acknowledged, oldest first (Map keeps insertion order); `w` numbers the write */
-  const inflight = new Map<unknown, { msg: Out; at: number; w: number }>();
+  /** written and not acknowledged, in the order of their last write (Map keeps insertion order); `w` numbers the write */
+  const inflight = new Map<unknown, { msg: Out; w: number }>();
   /** writes so far, and their number when the current connection began: what came after is on it */
   let writes = 0;
   let mark = 0;
@@ -58,39 +66,39 @@ export const delivery = <In extends Message, Out>(
   const recent: unknown[] = [];
   const seen = new Set<unknown>();
   let lastId: unknown;
-  const report = (code: 'QUEUE_OVERFLOW' | 'QUEUE_EXPIRED', msg: Out) =>
-    client.report(new WebSocketClientError(code, undefined, msg));
+  const resumeType = resume === true ? 'resume' : resume;
+  /** the `lastId` the current connection resumed from: what a gap is reported after */
+  let asked: unknown;
+  /**
+   * Whether the server has answered a `resumed` yet (it speaks this protocol), and whether the
+   * current connection's is still to come. Until the first one, the client cannot tell an
+   * older server from a slow one, so it delivers as such a server expects.
+   */
+  let spoken = false;
+  let pending = false;
   const field = (m: unknown) => (m as Record<string, unknown>)[idKey];
 
-  const resumeType = resume === true ? 'resume' : resume;
   const plugin: ClientPlugin<In, Out> = {
     // ids on app messages only: neither a resume request nor a `{ queue: false }` send is replayed
-    send: (msg, opts) =>
-      field(msg) === undefined && opts?.queue !== false && (msg as Message).type !== resumeType
-        ? ({ ...msg, [idKey]: prefix + ++n } as Out)
-        : msg,
+    send(msg, opts) {
+      const id = field(msg);
+      if (opts?.queue === false || inflight.has(id)) return msg; // inflight: a re-send from `open`
+      if (inflight.size + client.queued >= maxUnacked) {
+        client.report(new WebSocketClientError('QUEUE_OVERFLOW', undefined, msg));
+        return;
+      }
+      return id === undefined ? ({ ...msg, [idKey]: prefix + ++n } as Out) : msg;
+    },
     sent(msg) {
       const id = field(msg);
       if (id === undefined) return;
       inflight.delete(id); // a re-send moves to the end, keeping the order of the last writes
-      inflight.set(id, { msg, at: Date.now(), w: ++writes });
-      while (inflight.size + client.queued > maxUnacked) {
-        const [oldest, { msg: m }] = inflight.entries().next().value!;
-        inflight.delete(oldest);
-        report('QUEUE_OVERFLOW', m);
-      }
+      inflight.set(id, { msg, w: ++writes });
     },
     open() {
-      if (resumeType && lastId !== undefined) client.send({ type: resumeType, lastId } as Out, { queue: false });
-      const now = Date.now();
-      // snapshot: re-sending re-inserts each entry; what the open listeners just wrote is not lost
-      for (const [id, { msg, at, w }] of [...inflight]) {
-        if (w > mark) continue;
-        if (now - at > ttl) {
-          inflight.delete(id);
-          report('QUEUE_EXPIRED', msg);
-        } else client.send(msg);
-      }
+      if (resumeType) client.send({ type: resumeType, lastId: (asked = lastId ?? null) } as Out, { queue: false });
+      // snapshot: re-sending re-inserts each entry; what the open listeners just wrote is not sent twice
+      for (const { msg, w } of [...inflight.values()]) if (w <= mark) client.send(msg);
     },
     message(msg) {
       const m = msg as Record<string, unknown>;
@@ -98,9 +106,17 @@ export const delivery = <In extends Message, Out>(
         for (const id of Array.isArray(m.ids) ? m.ids : [m.id]) inflight.delete(id);
         return false;
       }
+      if (resumeType && m.type === 'resumed') {
+        spoken = true;
+        pending = false;
+        if (m.gap) client.report(new WebSocketClientError('RESUME_GAP', undefined, { lastId: asked, resumed: m }));
+        if (m.lastId !== undefined) lastId = m.lastId;
+        return false;
+      }
       const id = m[idKey];
       if (id === undefined) return;
-      if (seen.has(id)) return false;
+      // before `resumed`, a message with an id came too early: the replay brings it in its place
+      if (pending || seen.has(id)) return false;
       seen.add(id);
       recent.push(id);
       if (recent.length > window) seen.delete(recent.shift());
@@ -109,7 +125,10 @@ export const delivery = <In extends Message, Out>(
   };
   const removePlugin = client.use(plugin);
   const unlisten = client.onStateChange((state) => {
-    if (state === 'connecting') mark = writes;
+    if (state === 'connecting') {
+      mark = writes;
+      pending = spoken;
+    }
   });
   return {
     get unacked() {

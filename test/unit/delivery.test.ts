@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { delivery } from '../../src/delivery';
+import type { ClientOptions } from '../../src/index';
 import { makeClient, mockServer, type TestServer, tick } from './helpers';
 
 let srv: TestServer;
@@ -102,30 +103,6 @@ describe('delivery: outgoing', () => {
     client.dispose();
   });
 
-  it('bounds unacknowledged + queued by maxUnacked, reporting what it drops', async () => {
-    const { client, errors } = makeClient(srv.url);
-    const d = delivery(client, { maxUnacked: 2 });
-    await tick();
-    for (const n of [1, 2, 3]) client.send({ type: 'chat', n });
-    await tick();
-    expect(d.unacked).toBe(2);
-    expect(errors.map((e) => [e.code, (e.data as Frame).n])).toEqual([['QUEUE_OVERFLOW', 1]]);
-    client.dispose();
-  });
-
-  it('reports an unacknowledged message older than ttl instead of re-sending it', async () => {
-    const { client, errors } = makeClient(srv.url, { reconnect: { initialDelay: 2000, jitter: 0 } });
-    delivery(client, { ttl: 1000 });
-    await tick();
-    client.send({ type: 'chat', n: 1 });
-    await tick();
-    await srv.drop();
-    await tick(2100); // back after 2 s: the message is 2 s old
-    expect(errors.map((e) => [e.code, (e.data as Frame).n])).toEqual([['QUEUE_EXPIRED', 1]]);
-    expect(frames().filter((f) => f.n === 1)).toHaveLength(1);
-    client.dispose();
-  });
-
   it('stop() forgets the unacknowledged and leaves messages alone', async () => {
     const { client } = makeClient(srv.url);
     const d = delivery(client);
@@ -166,20 +143,219 @@ describe('delivery: incoming', () => {
     expect(chat).toHaveBeenCalledTimes(4); // 1 fell out of the window
     client.dispose();
   });
+});
 
-  it('with resume, asks the server to replay from the last id after every reconnect', async () => {
-    const { client } = makeClient(srv.url);
-    const d = delivery(client, { resume: true });
+describe('delivery: maxUnacked', () => {
+  it('refuses the new message at the bound: dropped, reported once with it, never sent', async () => {
+    const { client, errors } = makeClient(srv.url);
+    const d = delivery(client, { maxUnacked: 2 });
     await tick();
-    expect(frames()).toEqual([]); // nothing seen yet: nothing to resume
+    expect([1, 2, 3].map((n) => client.send({ type: 'chat', n }))).toEqual(['sent', 'sent', 'dropped']);
+    await tick();
+    expect(d.unacked).toBe(2);
+    expect(frames().map((f) => f.n)).toEqual([1, 2]);
+    expect(errors.map((e) => [e.code, e.data])).toEqual([['QUEUE_OVERFLOW', { type: 'chat', n: 3 }]]);
+    ack(frames()[0]!.id); // room for one more
+    await tick();
+    expect(client.send({ type: 'chat', n: 4 })).toBe('sent');
+    await srv.drop();
+    await tick(110); // a reconnect re-sends 2 and 4, and nothing else
+    expect(frames().map((f) => f.n)).toEqual([1, 2, 4, 2, 4]);
+    expect(errors).toHaveLength(1);
+    client.dispose();
+  });
+
+  it('bounds unacknowledged + queued while offline too, and delivers exactly what it did not report', async () => {
+    const { client, errors } = makeClient(srv.url, { reconnect: { initialDelay: 1000, jitter: 0 } });
+    const d = delivery(client, { maxUnacked: 5 });
+    const held = () => d.unacked + client.queued;
+    let most = 0;
+    client.onStateChange(() => {
+      most = Math.max(most, held());
+    });
+    await tick();
+    for (const n of [1, 2, 3]) client.send({ type: 'chat', n }); // written, never acknowledged
+    await tick();
+    await srv.drop();
+    const results: string[] = [];
+    for (let n = 4; n <= 10; n++) {
+      results.push(client.send({ type: 'chat', n }));
+      most = Math.max(most, held());
+    }
+    expect(results).toEqual(['queued', 'queued', 'dropped', 'dropped', 'dropped', 'dropped', 'dropped']);
+    expect(held()).toBe(5);
+    await tick(1100); // back: 1–3 again, then 4 and 5
+    expect(frames().map((f) => f.n)).toEqual([1, 2, 3, 1, 2, 3, 4, 5]);
+    expect(errors.map((e) => [e.code, (e.data as Frame).n])).toEqual(
+      [6, 7, 8, 9, 10].map((n) => ['QUEUE_OVERFLOW', n]),
+    );
+    expect(most).toBeLessThanOrEqual(5);
+    ack(
+      ...frames()
+        .slice(3)
+        .map((f) => f.id),
+    );
+    await tick();
+    expect(held()).toBe(0);
+    await srv.drop();
+    await tick(1100); // nothing left to re-send, nothing reported again
+    expect(frames()).toHaveLength(8);
+    expect(errors).toHaveLength(5);
+    client.dispose();
+  });
+
+  it('re-sends a written message until it is acknowledged, however old, without a report', async () => {
+    const { client, errors } = makeClient(srv.url, { reconnect: { initialDelay: 60_000, jitter: 0 } });
+    delivery(client);
+    await tick();
+    client.send({ type: 'chat', n: 1 });
+    await tick();
+    await srv.drop();
+    await tick(60_100); // back after a minute
+    expect(frames().map((f) => f.n)).toEqual([1, 1]);
+    expect(errors).toEqual([]);
+    client.dispose();
+  });
+});
+
+describe('delivery: resume', () => {
+  /** A client in resume mode that attaches delivery before its first connect. */
+  const resumer = (options: Partial<ClientOptions> = {}) => {
+    const t = makeClient(srv.url, { ...options, autoConnect: false });
+    const d = delivery(t.client, { resume: true });
+    const chat = vi.fn();
+    t.client.on('chat', chat);
+    t.client.connect();
+    return { ...t, d, got: () => chat.mock.calls.map(([m]) => m.id) };
+  };
+
+  it('performs the handshake on every open, with lastId null before any id was seen', async () => {
+    const { client, d } = resumer();
+    await tick();
+    expect(frames()).toEqual([{ type: 'resume', lastId: null }]);
+    srv.push({ type: 'resumed', lastId: 40 });
     srv.push({ type: 'chat', id: 41 });
     srv.push({ type: 'chat', id: 42 });
     await tick();
     expect(d.lastId).toBe(42);
     await srv.drop();
     await tick(110);
-    expect(frames()).toEqual([{ type: 'resume', lastId: 42 }]);
+    expect(frames()).toEqual([
+      { type: 'resume', lastId: null },
+      { type: 'resume', lastId: 42 },
+    ]);
     expect(d.unacked).toBe(0); // the resume request is not tracked
+    client.dispose();
+  });
+
+  it('takes the resume point from `resumed`, so a cut before the first message skips nothing', async () => {
+    const { client, d } = resumer();
+    await tick();
+    srv.push({ type: 'resumed', lastId: 40 });
+    await tick();
+    expect(d.lastId).toBe(40);
+    await srv.drop();
+    await tick(110);
+    expect(frames()[1]).toEqual({ type: 'resume', lastId: 40 });
+    client.dispose();
+  });
+
+  it('ignores messages with an id that come before `resumed`: the replay brings them in their place', async () => {
+    const { client, d, got } = resumer();
+    const plain = vi.fn();
+    client.on('notice', plain);
+    await tick();
+    srv.push({ type: 'resumed', lastId: 0 });
+    srv.push({ type: 'chat', id: 1 });
+    await tick();
+    await srv.drop();
+    await tick(110);
+    srv.push({ type: 'chat', id: 9 }); // live, too early: before the replay of 2–8
+    srv.push({ type: 'notice' }); // no id: may come at any time
+    await tick();
+    expect(d.lastId).toBe(1);
+    await srv.drop(); // a cut between the early live message and the replay
+    await tick(210); // the second attempt waits 200 ms
+    expect(frames().map((f) => f.lastId)).toEqual([null, 1, 1]);
+    srv.push({ type: 'resumed', lastId: 1 });
+    for (let id = 2; id <= 9; id++) srv.push({ type: 'chat', id });
+    await tick();
+    expect(got()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(plain).toHaveBeenCalledTimes(1);
+    client.dispose();
+  });
+
+  it('reports a gap once, as RESUME_GAP, and goes on from the server’s point', async () => {
+    const { client, d, errors, got } = resumer();
+    const resumed = vi.fn();
+    client.on('resumed', resumed);
+    await tick();
+    srv.push({ type: 'resumed', lastId: 0 });
+    srv.push({ type: 'chat', id: 1 });
+    await tick();
+    await srv.drop();
+    await tick(110);
+    const answer = { type: 'resumed', lastId: 500, gap: true };
+    srv.push(answer);
+    srv.push({ type: 'chat', id: 501 });
+    await tick();
+    expect(errors.map((e) => [e.code, e.data])).toEqual([['RESUME_GAP', { lastId: 1, resumed: answer }]]);
+    expect(got()).toEqual([1, 501]);
+    expect(resumed).not.toHaveBeenCalled(); // consumed, like acks
+    await srv.drop();
+    await tick(210); // the second attempt waits 200 ms
+    expect(frames()[2]).toEqual({ type: 'resume', lastId: 501 });
+    srv.push({ type: 'resumed', lastId: 501 });
+    await tick();
+    expect(d.lastId).toBe(501);
+    expect(errors).toHaveLength(1);
+    client.dispose();
+  });
+
+  it('resumes after the auth ack, before the queue', async () => {
+    const { client } = resumer({
+      auth: { message: { type: 'auth', token: 't' }, isAck: (m) => m.type === 'auth_ok' },
+    });
+    client.send({ type: 'chat', n: 1 }); // queued while connecting
+    await tick();
+    expect(frames()).toEqual([{ type: 'auth', token: 't' }]);
+    srv.push({ type: 'auth_ok' });
+    await tick();
+    expect(frames().map((f) => f.type)).toEqual(['auth', 'resume', 'chat']);
+    client.dispose();
+  });
+
+  it('an already connecting client resumes on its first open; an open one from its next', async () => {
+    const { client } = makeClient(srv.url); // connecting already
+    delivery(client, { resume: true });
+    await tick();
+    expect(frames()).toEqual([{ type: 'resume', lastId: null }]);
+    const late = makeClient(srv.url);
+    await tick();
+    const d = delivery(late.client, { resume: true });
+    srv.push({ type: 'chat', id: 7 }); // to `late`: no handshake on a connection open before delivery
+    await tick();
+    expect(d.lastId).toBe(7);
+    expect(frames()).toHaveLength(1);
+    client.dispose();
+    late.client.dispose();
+  });
+
+  it('guards from the first `resumed` on: a server that never answers one still gets its messages through', async () => {
+    const { client, d, got } = resumer();
+    await tick();
+    srv.push({ type: 'chat', id: 1 });
+    await tick();
+    await srv.drop();
+    await tick(110);
+    srv.push({ type: 'chat', id: 2 });
+    await tick();
+    expect(got()).toEqual([1, 2]);
+    expect(frames()).toEqual([
+      { type: 'resume', lastId: null },
+      { type: 'resume', lastId: 1 },
+    ]);
+    expect(d.lastId).toBe(2);
     client.dispose();
   });
 });
