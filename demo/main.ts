@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDemoServer } from './server';
+import { startDemoServer } from './server/index';
 
 function argValue(name: string): string | undefined {
   const args = process.argv.slice(2);

@@ -1,5 +1,5 @@
 /**
- * The wire protocol of the demo server (see `demo/server.ts`), shared by the server and the
+ * The wire protocol of the demo server (see `demo/server/`), shared by the server and the
  * demo pages. JSON text frames, one message per frame, every message has a string `type`.
  *
  * Type-only module: importing it costs nothing at run time.

@@ -1,4 +1,4 @@
-// The demo server (demo/server.ts) against raw `ws` clients: protocol, security, chaos.
+// The demo server (demo/server/) against raw `ws` clients: protocol, security, chaos.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
