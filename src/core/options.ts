@@ -132,7 +132,8 @@ export const resolveOptions = <In, Out>(options: ClientOptions<In, Out>): Resolv
   if (a !== undefined && (typeof a !== 'object' || !a || !('message' in a) || typeKey in a))
     given.auth = { message: a };
   const o = fill(given, TOP, '') as unknown as Resolved<In, Out>;
-  if (typeof o.url !== 'function') checkUrl(o.url);
+  // a list is checked entry by entry; an empty one fails as `[]` itself
+  for (const u of Array.isArray(o.url) && o.url.length ? o.url : [o.url]) if (typeof u !== 'function') checkUrl(u);
   if (o.auth && o.auth.message === undefined) throw invalid('auth.message', 'must be a message or a function');
   const policies = ['drop-oldest', 'drop-newest', 'throw'];
   if (o.queue && !policies.includes(o.queue.overflow))
