@@ -26,7 +26,8 @@ export interface Instance {
 /** Options of {@link spawnInstance}. */
 export interface SpawnOptions {
   port: number;
-  redis: string;
+  /** Join this Redis; none: a standalone instance on the in-process bus. */
+  redis?: string;
   /** Every endpoint of the cluster (for the pages' CSP). */
   endpoints?: string[];
   quiet?: boolean;
@@ -34,17 +35,10 @@ export interface SpawnOptions {
   onLine?: (line: string) => void;
 }
 
-/** Start `demo/main.ts` joined to `redis`; resolves once it listens. */
+/** Start `demo/main.ts` (joined to `redis`, if given); resolves once it listens. */
 export function spawnInstance(opts: SpawnOptions): Promise<Instance> {
-  const args = [
-    '--import',
-    'tsx',
-    path.join(REPO_DIR, 'demo/main.ts'),
-    '--port',
-    String(opts.port),
-    '--redis',
-    opts.redis,
-  ];
+  const args = ['--import', 'tsx', path.join(REPO_DIR, 'demo/main.ts'), '--port', String(opts.port)];
+  if (opts.redis) args.push('--redis', opts.redis);
   if (opts.endpoints?.length) args.push('--endpoints', opts.endpoints.join(','));
   if (opts.quiet) args.push('--quiet');
   const child = spawn(process.execPath, args, { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
