@@ -31,6 +31,8 @@ export interface SpawnOptions {
   /** Every endpoint of the cluster (for the pages' CSP). */
   endpoints?: string[];
   quiet?: boolean;
+  /** `false`: no history on `join` (only `resume` replays). */
+  replay?: boolean;
   /** Each output line, for a launcher that shows them. */
   onLine?: (line: string) => void;
 }
@@ -41,6 +43,7 @@ export function spawnInstance(opts: SpawnOptions): Promise<Instance> {
   if (opts.redis) args.push('--redis', opts.redis);
   if (opts.endpoints?.length) args.push('--endpoints', opts.endpoints.join(','));
   if (opts.quiet) args.push('--quiet');
+  if (opts.replay === false) args.push('--no-replay');
   const child = spawn(process.execPath, args, { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const signal = async (sig: NodeJS.Signals): Promise<void> => {

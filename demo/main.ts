@@ -5,6 +5,7 @@
  *                    [--redis redis://127.0.0.1:6379]       (or REDIS_URL: join a cluster)
  *                    [--endpoints ws://…/ws,ws://…/ws]      (the cluster's endpoints, for the pages)
  *                    [--quiet]                              (no log line per connection)
+ *                    [--no-replay]                          (no history on join)
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';

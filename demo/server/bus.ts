@@ -16,6 +16,13 @@ export interface RoomEvent {
   except?: string;
 }
 
+/** What {@link Bus.replay} reads. */
+export interface Replay {
+  lines: ChatMsg[];
+  floor: number;
+  newest: number;
+}
+
 /** A chat line before the log gives it its id. */
 export type ChatDraft = Omit<ChatMsg, 'id' | 'type' | 'replay'>;
 
@@ -33,9 +40,19 @@ export interface Bus {
    * was appended before is dropped: the result is `undefined`.
    */
   post(draft: ChatDraft, dedupeId?: string): Promise<ChatMsg | undefined>;
-  /** The room's log after `afterId` (oldest first), or its last `last` lines. */
-  history(room: string, q: { afterId: number } | { last: number }): Promise<ChatMsg[]>;
-  /** True the first time a client message id is seen (cluster-wide), false for a repeat. */
+  /** The room's last `last` lines, oldest first (the history a `join` shows). */
+  history(room: string, last: number): Promise<ChatMsg[]>;
+  /**
+   * One atomic read for a `resume`: the room's lines after `afterId` (or after `floor`, when
+   * that is higher), `floor` — the newest id trimmed from the room's log (0: none) — and
+   * `newest`, the newest id given to any line so far. No room, or `afterId` null: no lines.
+   */
+  replay(room: string | undefined, afterId: number | null): Promise<Replay>;
+  /**
+   * True the first time a client message id is seen (cluster-wide), false for a repeat. The
+   * last {@link SEEN_PER_SESSION} ids of each client session (what precedes an id's last `.`)
+   * are remembered.
+   */
   firstSeen(id: string): Promise<boolean>;
   /** Publish this instance's room members (room → names). */
   setPresence(rooms: Record<string, string[]>): void;
@@ -46,21 +63,37 @@ export interface Bus {
   close(): Promise<void>;
 }
 
-/** Client ids remembered for dedupe by the in-process bus. */
-const SEEN = 10_000;
+/** Ids remembered per client session: at least the client's `maxUnacked` (1000 by default). */
+export const SEEN_PER_SESSION = 1000;
+/** Room logs the in-process bus keeps (the oldest room is forgotten first). */
+const ROOMS = 100;
+/** Sessions the in-process bus remembers (the least recently active is forgotten first). */
+const SESSIONS = 10_000;
 
-/** The in-process bus: one instance, nothing to share, no dependency. */
-export function memoryBus(): Bus {
+/** The session part of a client id: everything before its last `.`. */
+export const sessionOf = (id: string): string => id.slice(0, Math.max(0, id.lastIndexOf('.')));
+
+/** The in-process bus: one instance, nothing to share, no dependency. `logSize`: lines kept per room. */
+export function memoryBus(opts: { logSize?: number } = {}): Bus {
+  const logSize = opts.logSize ?? LOG_SIZE;
   const handlers: Array<(e: RoomEvent) => void> = [];
-  const logs = new Map<string, ChatMsg[]>();
-  const seen = new Set<string>();
+  const logs = new Map<string, { lines: ChatMsg[]; floor: number }>();
+  /** session → its recent ids, oldest first; the Map's order is the sessions' recency */
+  const sessions = new Map<string, Set<string>>();
   const key = randomBytes(32).toString('base64url');
   let nextId = 1;
+  /** newest id of any room log forgotten to bound memory: a resume from before it may have a gap */
+  let forgotten = 0;
 
   const remember = (id: string): boolean => {
-    if (seen.has(id)) return false;
-    seen.add(id);
-    if (seen.size > SEEN) seen.delete(seen.values().next().value as string);
+    const session = sessionOf(id);
+    const ids = sessions.get(session) ?? new Set<string>();
+    sessions.delete(session); // re-inserted last: the most recently active
+    sessions.set(session, ids);
+    if (sessions.size > SESSIONS) sessions.delete(sessions.keys().next().value as string);
+    if (ids.has(id)) return false;
+    ids.add(id);
+    if (ids.size > SEEN_PER_SESSION) ids.delete(ids.values().next().value as string);
     return true;
   };
   const emit = (e: RoomEvent): void => {
@@ -78,18 +111,25 @@ export function memoryBus(): Bus {
       const msg: ChatMsg = { type: 'chat', id: nextId++, ...draft };
       let log = logs.get(draft.room);
       if (log === undefined) {
-        if (logs.size >= 100) logs.delete(logs.keys().next().value as string);
-        log = [];
+        if (logs.size >= ROOMS) {
+          const [oldest, old] = logs.entries().next().value as [string, { lines: ChatMsg[] }];
+          logs.delete(oldest);
+          forgotten = Math.max(forgotten, old.lines.at(-1)?.id ?? 0);
+        }
+        log = { lines: [], floor: forgotten };
         logs.set(draft.room, log);
       }
-      log.push(msg);
-      if (log.length > LOG_SIZE) log.shift();
+      log.lines.push(msg);
+      if (log.lines.length > logSize) log.floor = (log.lines.shift() as ChatMsg).id;
       emit({ room: draft.room, msg });
       return msg;
     },
-    history: async (room, q) => {
-      const log = logs.get(room) ?? [];
-      return 'afterId' in q ? log.filter((m) => m.id > q.afterId) : log.slice(-q.last);
+    history: async (room, last) => logs.get(room)?.lines.slice(-last) ?? [],
+    replay: async (room, afterId) => {
+      const log = room === undefined ? undefined : logs.get(room);
+      const floor = log?.floor ?? forgotten;
+      const after = Math.max(afterId ?? Number.POSITIVE_INFINITY, floor);
+      return { lines: log?.lines.filter((m) => m.id > after) ?? [], floor, newest: nextId - 1 };
     },
     firstSeen: async (id) => remember(id),
     setPresence: () => {},

@@ -20,9 +20,7 @@
  *   Tokens: the fixed demo tokens `demo-token` (user `demo`), `alice`, `bob`; and short-lived
  *   tokens from `GET /token?ttl=seconds` (default 30 s), signed, so any instance of a cluster
  *   accepts them. An expired token is refused (4002) at the next auth; a connection already
- *   open is not cut when its token expires. `{type:'auth', token, lastId}`: the next `join`
- *   replays the room's lines after `lastId` before any live line (a resume that cannot be
- *   overtaken).
+ *   open is not cut when its token expires.
  *
  * After `auth_ok`:
  *   → `{type:'ping', id?}`                 ← `{type:'pong', timestamp, id?}` (`Date.now()`)
@@ -41,13 +39,22 @@
  *     `type`, an unknown type, bad fields, `rate limit`. The connection stays open.
  *
  * Delivery (the server side of `resilient-ws/delivery`):
- *   → any message with a string `id`      ← `{type:'ack', id}` once handled; a repeat of an id
- *                                            already handled — on any instance — (the client
- *                                            re-sends what was in flight when a connection died)
- *                                            is acked and not handled again
- *   → `{type:'resume', lastId}`            ← the current room's chat messages with `id > lastId`
- *                                            (what this client missed while it was away), from
- *                                            the shared log; live lines wait until it is sent
+ *   → any message with a string `id`      ← `{type:'ack', id}` once handled (refused ones too); a
+ *                                            repeat of an id already handled — on any instance —
+ *                                            (the client re-sends what was in flight when a
+ *                                            connection died) is acked and not handled again. The
+ *                                            last 1000 ids of each client session are remembered.
+ *   → `{type:'resume', lastId}`            ← `{type:'resumed', lastId: X}`, then the current room's
+ *                                            chat messages with `id > X` from the shared log (what
+ *                                            this client missed), then live lines — which wait
+ *                                            meanwhile. X is the client's `lastId`; for `null`,
+ *                                            the newest id (from now); when lines after `lastId`
+ *                                            were trimmed, the newest trimmed id, with `gap: true`
+ *                                            (the client reports RESUME_GAP). Not in a room: just
+ *                                            `resumed`. Room lines flow from `join` on — a server
+ *                                            cannot tell which clients will resume; a client in
+ *                                            resume mode ignores them until `resumed`, and the
+ *                                            replay brings them in their place.
  *   `chat` messages carry numeric ids that increase across rooms, instances and restarts, so
  *   the client drops repeats.
  *

@@ -61,8 +61,6 @@ export function messages(ctx: Ctx, deps: MessageDeps): (c: Conn, data: RawData, 
     c.authed = true;
     c.info.user = check.user;
     c.username = check.user;
-    // a resume point in the auth message: the next `join` replays from it, before live lines
-    if (typeof msg.lastId === 'number' && Number.isFinite(msg.lastId)) c.resumeFrom = msg.lastId;
     log(`#${c.info.id} authenticated as ${check.user}`);
     send(
       c,
@@ -117,8 +115,9 @@ export function messages(ctx: Ctx, deps: MessageDeps): (c: Conn, data: RawData, 
         else rooms.leave(c, true);
         return;
       case 'resume': {
-        const lastId = msg.lastId;
-        if (typeof lastId !== 'number') return sendError(c, 'lastId must be a number');
+        const lastId = msg.lastId ?? null;
+        if (lastId !== null && !(typeof lastId === 'number' && Number.isFinite(lastId)))
+          return sendError(c, 'lastId must be a number or null');
         return rooms.resume(c, lastId);
       }
       case 'request': {
@@ -155,7 +154,8 @@ export function messages(ctx: Ctx, deps: MessageDeps): (c: Conn, data: RawData, 
     if (!isRecord(msg) || typeof msg.type !== 'string')
       return sendError(c, 'a message must be an object with a string "type"');
     const id = msg.id;
-    if (typeof id !== 'string' || msg.type === 'ping') return handleMessage(c, msg, text);
+    // control frames carry no id and get no ack
+    if (typeof id !== 'string' || msg.type === 'ping' || msg.type === 'resume') return handleMessage(c, msg, text);
     // At-least-once from the client: handle each id once (a chat line's dedupe is part of its
     // append to the shared log), then ack every copy — the earlier ack may be what was lost.
     // Acking after handling means an instance killed in between leaves the message unacked,

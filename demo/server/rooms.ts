@@ -9,14 +9,18 @@ import { type Conn, type Ctx, HISTORY } from './types';
 
 /** The rooms of one instance. */
 export interface Rooms {
-  /** Join (leaving any other room); with a resume point or `replay`, the history comes first. */
+  /** Join (leaving any other room); with `replay`, the room's last lines come first. */
   join(c: Conn, room: string): Promise<void>;
   /** Leave the current room; `notifySelf` tells the connection too. */
   leave(c: Conn, notifySelf: boolean): void;
   /** Post a chat line; `undefined` when `dedupeId` was handled before (anywhere). */
   post(c: Conn, text: string, dedupeId?: string): Promise<ChatMsg | undefined>;
-  /** Send the current room's lines after `lastId` from the shared log. */
-  resume(c: Conn, lastId: number): Promise<void>;
+  /**
+   * The resume handshake of `resilient-ws/delivery`, on the current room's shared log:
+   * `resumed` (with `gap` when lines after `lastId` were trimmed away), the lines after it,
+   * then live lines — none overtakes the replay. `null`: from now.
+   */
+  resume(c: Conn, lastId: number | null): Promise<void>;
   /** Tell the room a member changed their name. */
   renamed(c: Conn, old: string): void;
   /** Names in the connection's room, on every instance. */
@@ -51,15 +55,19 @@ export function rooms(ctx: Ctx, opts: { replay: boolean }): Rooms {
     }
   });
 
-  /** History first, then what arrived live meanwhile (minus what the history already had). */
-  async function replayTo(c: Conn, room: string, q: { afterId: number } | { last: number }, mark: boolean) {
+  /**
+   * Send what `read` returns, then what arrived live meanwhile (minus what was already sent):
+   * while the read waits for the bus, this connection's live room messages wait in `held`.
+   */
+  async function readThenLive(c: Conn, read: () => Promise<{ msgs: ServerMsg[]; upTo: number }>): Promise<void> {
     const held: NonNullable<Conn['held']> = [];
     c.held = held;
     try {
-      let max = 0;
-      for (const m of await bus.history(room, q)) {
-        send(c, mark ? { ...m, replay: true } : m);
-        max = m.id;
+      const { msgs, upTo } = await read();
+      let max = upTo;
+      for (const m of msgs) {
+        send(c, m);
+        if (m.type === 'chat') max = Math.max(max, m.id);
       }
       for (const h of held) if (h.id === undefined || h.id > max) sendRaw(c, h.text);
     } finally {
@@ -95,18 +103,27 @@ export function rooms(ctx: Ctx, opts: { replay: boolean }): Rooms {
         c.room = room;
         sharePresence();
       }
-      const from = c.resumeFrom;
-      c.resumeFrom = undefined;
-      if (from !== undefined) await replayTo(c, room, { afterId: from }, false);
-      else if (opts.replay) await replayTo(c, room, { last: HISTORY }, true);
+      if (opts.replay)
+        await readThenLive(c, async () => ({
+          msgs: (await bus.history(room, HISTORY)).map((m) => ({ ...m, replay: true })),
+          upTo: 0,
+        }));
       publish(room, system(`${c.username} joined`, room));
     },
     leave,
     post: (c, text, dedupeId) =>
       bus.post({ room: c.room as string, user: c.username, text, timestamp: Date.now() }, dedupeId),
-    async resume(c, lastId) {
-      if (c.room !== undefined) await replayTo(c, c.room, { afterId: lastId }, false);
-    },
+    resume: (c, lastId) =>
+      readThenLive(c, async () => {
+        const { lines, floor, newest } = await bus.replay(c.room, lastId);
+        const gap = lastId !== null && lastId < floor;
+        // the resume point: the client's own, "now" for a client that has none, the floor for a gap
+        const from = gap ? floor : (lastId ?? newest);
+        const resumed: ServerMsg = gap
+          ? { type: 'resumed', lastId: from, gap: true }
+          : { type: 'resumed', lastId: from };
+        return { msgs: [resumed, ...lines], upTo: from };
+      }),
     renamed(c, old) {
       if (c.room === undefined) return;
       publish(c.room, system(`${old} is now ${c.username}`, c.room), c);

@@ -130,8 +130,6 @@ export interface Conn {
   droppedInWindow: number;
   /** frames are handled one after the other, even when one waits for the bus */
   chain: Promise<void>;
-  /** `lastId` from the auth message: the next `join` replays what came after it */
-  resumeFrom: number | undefined;
   /** while a replay is being read, live room messages for this connection wait here, in order */
   held: Array<{ id: number | undefined; text: string }> | undefined;
 }

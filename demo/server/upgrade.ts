@@ -69,7 +69,6 @@ export function upgrades(ctx: Ctx, deps: UpgradeDeps) {
       dropWindowStart: 0,
       droppedInWindow: 0,
       chain: Promise.resolve(),
-      resumeFrom: undefined,
       held: undefined,
     };
     conns.add(c);

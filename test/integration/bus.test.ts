@@ -15,14 +15,16 @@ afterAll(async () => {
   await redis.stop();
 });
 
+/** Lines kept per room: small, so a test can outrun the log. */
+const logSize = 5;
 const kinds = {
   memory: async (): Promise<Bus[]> => {
-    const bus = memoryBus();
+    const bus = memoryBus({ logSize });
     return [bus, bus];
   },
   redis: async (): Promise<Bus[]> => {
     const prefix = `t${randomBytes(4).toString('hex')}:`;
-    return Promise.all([redisBus({ url: redis.url, prefix }), redisBus({ url: redis.url, prefix })]);
+    return Promise.all([redisBus({ url: redis.url, prefix, logSize }), redisBus({ url: redis.url, prefix, logSize })]);
   },
 };
 
@@ -87,7 +89,7 @@ describe.each(Object.keys(kinds) as Array<keyof typeof kinds>)('%s bus', (kind) 
     expect(chats(listener).filter((m) => m.text === 'once')).toHaveLength(1);
   });
 
-  it('resume on the other endpoint replays the log after lastId, then live lines, none twice', async () => {
+  it('resume on the other endpoint: resumed, the log after lastId, then live lines, none twice', async () => {
     const writer = await client(a, 'alice');
     await writer.join('resume');
     for (const text of ['r1', 'r2', 'r3', 'r4']) writer.send({ type: 'message', text });
@@ -95,23 +97,50 @@ describe.each(Object.keys(kinds) as Array<keyof typeof kinds>)('%s bus', (kind) 
     const lastId = chats(writer)[0]?.id as number;
     const reader = await client(b, 'bob');
     await reader.join('resume');
+    const from = reader.messages.length;
     reader.send({ type: 'resume', lastId });
     writer.send({ type: 'message', text: 'live' });
     await until(() => chats(reader).length === 4);
     await sleep(50);
-    expect(chats(reader).map((m) => m.text)).toEqual(['r2', 'r3', 'r4', 'live']);
+    const after = reader.messages.slice(from).filter((m) => m.type === 'resumed' || m.type === 'chat');
+    expect(after.map((m) => (m.type === 'resumed' ? m : m.text))).toEqual([
+      { type: 'resumed', lastId },
+      'r2',
+      'r3',
+      'r4',
+      'live',
+    ]);
   });
 
-  it('lastId in the auth message: join replays what came after it before live lines', async () => {
+  it('resume from null starts from now: resumed with the newest id, no replay', async () => {
     const writer = await client(a, 'alice');
-    await writer.join('auth-resume');
-    for (const text of ['x1', 'x2', 'x3']) writer.send({ type: 'message', text });
-    await until(() => chats(writer).length === 3);
-    const reader = await client(b, 'bob', { lastId: chats(writer)[0]?.id });
-    await reader.join('auth-resume');
-    await until(() => chats(reader).length === 2);
-    expect(chats(reader).map((m) => m.text)).toEqual(['x2', 'x3']);
-    expect(chats(reader).every((m) => m.replay === undefined)).toBe(true);
+    await writer.join('from-now');
+    writer.send({ type: 'message', text: 'old' });
+    await until(() => chats(writer).length === 1);
+    const reader = await client(b, 'bob');
+    await reader.join('from-now');
+    reader.send({ type: 'resume', lastId: null });
+    const resumed = await reader.next('resumed');
+    expect(resumed.lastId).toBeGreaterThanOrEqual(chats(writer)[0]?.id as number);
+    expect(resumed.gap).toBeUndefined();
+    writer.send({ type: 'message', text: 'new' });
+    await reader.waitFor((m) => m.type === 'chat' && m.text === 'new');
+    expect(chats(reader).map((m) => m.text)).toEqual(['new']);
+  });
+
+  it('a resume from before the trimmed part of the log is answered with a gap, never silently', async () => {
+    const writer = await client(a, 'alice');
+    await writer.join('gap');
+    for (let i = 1; i <= logSize + 3; i++) writer.send({ type: 'message', text: `g${i}` });
+    await until(() => chats(writer).length === logSize + 3);
+    const ids = chats(writer).map((m) => m.id as number);
+    const reader = await client(b, 'bob');
+    await reader.join('gap');
+    reader.send({ type: 'resume', lastId: ids[0] });
+    // g1 … g3 are trimmed: the newest gone is g3
+    expect(await reader.next('resumed')).toEqual({ type: 'resumed', lastId: ids[2], gap: true });
+    await until(() => chats(reader).length === logSize);
+    expect(chats(reader).map((m) => m.text)).toEqual(['g4', 'g5', 'g6', 'g7', 'g8']);
   });
 
   it('who lists the room’s members on both endpoints', async () => {
