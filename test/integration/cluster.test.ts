@@ -129,7 +129,7 @@ describe('three instances on Redis', () => {
         sent.push(text);
         m.client.send({ type: 'message', text });
       }
-    }, 150);
+    }, 250);
     await sleep(1000);
     const killAt = Date.now();
     await instances[0]?.kill();
