@@ -3,12 +3,16 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { StatsResponse, TokenResponse } from '../protocol';
 import type { Chaos } from './chaos';
 import { originAllowed } from './upgrade';
 
+const DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const REPO_DIR = path.resolve(DEMO_DIR, '..');
 const TOKEN_TTL_DEFAULT = 30;
 const TOKEN_TTL_MAX = 3600;
 
@@ -59,9 +63,12 @@ function inside(root: string, rel: string): string | undefined {
 
 /** What the HTTP side needs. */
 export interface HttpDeps {
-  staticDir: string;
-  assetsDir: string;
-  libDir: string;
+  /** Default `demo/public`. */
+  staticDir: string | undefined;
+  /** Default `demo/dist`. */
+  assetsDir: string | undefined;
+  /** Default the repository's `dist/`. */
+  libDir: string | undefined;
   endpoints: string[];
   allowedOrigins: string[] | 'any' | undefined;
   chaos: Chaos;
@@ -73,6 +80,9 @@ export interface HttpDeps {
 /** The request handler. */
 export function httpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const pageCsp = csp(deps.endpoints);
+  const staticDir = path.resolve(deps.staticDir ?? path.join(DEMO_DIR, 'public'));
+  const assetsDir = path.resolve(deps.assetsDir ?? path.join(DEMO_DIR, 'dist'));
+  const libDir = path.resolve(deps.libDir ?? path.join(REPO_DIR, 'dist'));
 
   async function serveStatic(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
     let rel: string;
@@ -84,8 +94,8 @@ export function httpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerR
     if (rel.includes('\0') || rel.includes('\\') || rel.split('/').includes('..')) return text(res, 400, 'bad request');
     if (rel === '/') rel = '/index.html';
     const candidates = rel.startsWith('/dist/')
-      ? [inside(deps.libDir, rel.slice('/dist/'.length))]
-      : [inside(deps.staticDir, rel), inside(deps.assetsDir, rel)];
+      ? [inside(libDir, rel.slice('/dist/'.length))]
+      : [inside(staticDir, rel), inside(assetsDir, rel)];
     for (const file of candidates) {
       if (file === undefined) continue;
       let size: number;
@@ -152,4 +162,42 @@ export function httpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerR
     if (url.pathname === '/stats') return json(res, 200, deps.stats());
     await serveStatic(req, res, url.pathname);
   };
+}
+
+/** What {@link listen} needs. */
+export interface ListenOptions {
+  host: string;
+  port: number;
+  onRequest: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  log: (...args: unknown[]) => void;
+}
+
+/** The HTTP server, listening: a failing handler answers 500 (or drops the socket), never crashes it. */
+export async function listen(opts: ListenOptions): Promise<Server> {
+  const { log } = opts;
+  const server = createServer((req, res) => {
+    opts.onRequest(req, res).catch((err: unknown) => {
+      log('request error:', err);
+      if (!res.headersSent) text(res, 500, 'internal error');
+      else res.destroy();
+    });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      opts.onUpgrade(req, socket, head);
+    } catch (err) {
+      log('upgrade error:', err);
+      socket.destroy();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log('server error:', err.message));
+  return server;
 }

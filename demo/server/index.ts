@@ -85,13 +85,12 @@
  *                                 (socket destroyed) for `down` ms (default 3000)
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { StatsResponse } from '../protocol';
 import { type Bus, memoryBus } from './bus';
 import { chaos as makeChaos } from './chaos';
-import { httpHandler } from './http';
+import { httpHandler, listen } from './http';
 import { messages } from './messages';
 import { startPrices } from './prices';
 import { redisBus } from './redis-bus';
@@ -105,9 +104,6 @@ export { memoryBus } from './bus';
 export { redisBus } from './redis-bus';
 export { DEMO_TOKENS } from './tokens';
 export type { ConnectionInfo, DemoServer, DemoServerEvents, DemoServerOptions, ReceivedFrame } from './types';
-
-const DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const REPO_DIR = path.resolve(DEMO_DIR, '..');
 
 /** Start one instance: alone (in-process bus), or in a cluster (`redis` or `bus`). */
 export async function startDemoServer(opts: DemoServerOptions = {}): Promise<DemoServer> {
@@ -136,29 +132,17 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     rate,
   });
 
-  const stats = () => {
-    let authenticated = 0;
-    let stalled = 0;
-    for (const c of ctx.conns) {
-      if (c.authed) authenticated++;
-      if (c.stalled) stalled++;
-    }
-    return {
-      connections: ctx.conns.size,
-      authenticated,
-      stalled,
-      totalConnections: door.counters.total,
-      rejectedUpgrades: door.counters.rejected,
-      rooms: rooms.counts(),
-      down: chaos.down,
-      uptimeMs: Date.now() - startedAt,
-    };
-  };
+  const stats = (): StatsResponse => ({
+    ...door.stats(),
+    rooms: rooms.counts(),
+    down: chaos.down,
+    uptimeMs: Date.now() - startedAt,
+  });
 
   const onRequest = httpHandler({
-    staticDir: path.resolve(opts.staticDir ?? path.join(DEMO_DIR, 'public')),
-    assetsDir: path.resolve(opts.assetsDir ?? path.join(DEMO_DIR, 'dist')),
-    libDir: path.resolve(opts.libDir ?? path.join(REPO_DIR, 'dist')),
+    staticDir: opts.staticDir,
+    assetsDir: opts.assetsDir,
+    libDir: opts.libDir,
     endpoints: opts.endpoints ?? [],
     allowedOrigins: opts.allowedOrigins,
     chaos,
@@ -166,29 +150,15 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     issueToken: tokens.issue,
     stats,
   });
-  const server: Server = createServer((req, res) => {
-    onRequest(req, res).catch((err: unknown) => {
-      log('request error:', err);
-      if (!res.headersSent) res.writeHead(500).end('internal error');
-      else res.destroy();
-    });
-  });
-  server.on('upgrade', (req, socket, head) => {
-    try {
-      door.onUpgrade(req, socket, head);
-    } catch (err) {
-      log('upgrade error:', err);
-      socket.destroy();
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.on('error', (err) => log('server error:', err.message));
+  let server: Server;
+  try {
+    server = await listen({ host, port: opts.port ?? 0, onRequest, onUpgrade: door.onUpgrade, log });
+  } catch (err) {
+    door.close();
+    stopPrices();
+    await bus.close();
+    throw err;
+  }
 
   const port = (server.address() as AddressInfo).port;
   const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;

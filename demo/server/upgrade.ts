@@ -169,7 +169,17 @@ export function upgrades(ctx: Ctx, deps: UpgradeDeps) {
 
   return {
     onUpgrade,
-    counters,
+    /** Connection figures for `/stats`. */
+    stats() {
+      let authenticated = 0;
+      let stalled = 0;
+      for (const c of conns) {
+        if (c.authed) authenticated++;
+        if (c.stalled) stalled++;
+      }
+      const { total: totalConnections, rejected: rejectedUpgrades } = counters;
+      return { connections: conns.size, authenticated, stalled, totalConnections, rejectedUpgrades };
+    },
     close(): void {
       clearInterval(keepalive);
       for (const c of [...conns]) {
