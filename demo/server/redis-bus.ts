@@ -107,14 +107,28 @@ export async function redisBus(opts: RedisBusOptions): Promise<Bus> {
   let mine: Record<string, string[]> = {};
   let closed = false;
 
-  await sub.subscribe(roomsChannel, (text: string) => {
-    const e = JSON.parse(text) as RoomEvent;
-    for (const h of handlers) h(e);
-  });
-  await sub.subscribe(presenceChannel, (text: string) => {
-    const p = JSON.parse(text) as { instance: string; rooms: Record<string, string[]> };
-    if (p.instance !== instance) others.set(p.instance, { at: Date.now(), rooms: p.rooms });
-  });
+  // a listener that throws would take the subscriber connection down with it
+  const listener =
+    <T>(handle: (value: T) => void) =>
+    (text: string): void => {
+      try {
+        handle(JSON.parse(text) as T);
+      } catch (err) {
+        log('bus message:', err);
+      }
+    };
+  await sub.subscribe(
+    roomsChannel,
+    listener<RoomEvent>((e) => {
+      for (const h of handlers) h(e);
+    }),
+  );
+  await sub.subscribe(
+    presenceChannel,
+    listener<{ instance: string; rooms: Record<string, string[]> }>((p) => {
+      if (p.instance !== instance) others.set(p.instance, { at: Date.now(), rooms: p.rooms });
+    }),
+  );
   const announce = (): void => {
     if (closed) return;
     cmd.publish(presenceChannel, JSON.stringify({ instance, rooms: mine })).catch(() => {});

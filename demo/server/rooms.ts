@@ -115,7 +115,15 @@ export function rooms(ctx: Ctx, opts: { replay: boolean }): Rooms {
       bus.post({ room: c.room as string, user: c.username, text, timestamp: Date.now() }, dedupeId),
     resume: (c, lastId) =>
       readThenLive(c, async () => {
-        const { lines, floor, newest } = await bus.replay(c.room, lastId);
+        const room = c.room;
+        if (lastId === null && opts.replay && room !== undefined) {
+          // a newcomer starts just before the room's last lines: the history `join` shows, in its place
+          const lines = (await bus.history(room, HISTORY)).map((m): ServerMsg => ({ ...m, replay: true }));
+          const first = lines[0];
+          const from = first?.type === 'chat' ? first.id - 1 : (await bus.replay(room, null)).newest;
+          return { msgs: [{ type: 'resumed', lastId: from }, ...lines], upTo: from };
+        }
+        const { lines, floor, newest } = await bus.replay(room, lastId);
         const gap = lastId !== null && lastId < floor;
         // the resume point: the client's own, "now" for a client that has none, the floor for a gap
         const from = gap ? floor : (lastId ?? newest);
