@@ -18,6 +18,7 @@ const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
   queue: () => import('./queue'),
   dispatch: () => import('./dispatch'),
   storm: () => import('./storm'),
+  fanout: () => import('./fanout'),
 };
 
 const MARK = '@@bench-result ';

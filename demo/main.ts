@@ -2,11 +2,15 @@
  * `npm run demo` entry: starts the demo server and prints the pages' URLs.
  *
  *   tsx demo/main.ts [--port 8080] [--host 127.0.0.1]      (or PORT=8080)
+ *                    [--redis redis://127.0.0.1:6379]       (or REDIS_URL: join a cluster)
+ *                    [--endpoints ws://…/ws,ws://…/ws]      (the cluster's endpoints, for the pages)
+ *                    [--quiet]                              (no log line per connection)
+ *                    [--no-replay]                          (no history on join)
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDemoServer } from './server';
+import { startDemoServer } from './server/index';
 
 function argValue(name: string): string | undefined {
   const args = process.argv.slice(2);
@@ -31,7 +35,17 @@ function parsePort(raw: string | undefined): number {
 async function main(): Promise<void> {
   const port = parsePort(argValue('port') ?? process.env.PORT);
   const host = argValue('host') ?? '127.0.0.1';
-  const server = await startDemoServer({ port, host, replay: true });
+  const redis = argValue('redis') ?? process.env.REDIS_URL;
+  const endpoints = argValue('endpoints')?.split(',').filter(Boolean) ?? [];
+  const server = await startDemoServer({
+    port,
+    host,
+    replay: true,
+    redis: redis || undefined,
+    endpoints,
+    quiet: process.argv.includes('--quiet'),
+  });
+  const urls = endpoints.length > 0 ? `?urls=${endpoints.join(',')}` : '';
 
   const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const missing = [
@@ -42,10 +56,11 @@ async function main(): Promise<void> {
 
   console.log(`
 resilient-ws demo
-  plain page (<script> build):  ${server.url}/
-  React page:                   ${server.url}/react.html
-  Vue page:                     ${server.url}/vue.html
+  plain page (<script> build):  ${server.url}/${urls}
+  React page:                   ${server.url}/react.html${urls}
+  Vue page:                     ${server.url}/vue.html${urls}
   WebSocket endpoint:           ${server.wsUrl}
+  bus:                          ${redis ? `Redis ${redis} (instance ${server.instance})` : 'in-process'}
 
   tokens: demo-token, alice, bob — or a short-lived one from ${server.url}/token?ttl=20
   chaos:  POST ${server.url}/chaos/drop | /chaos/stall | /chaos/restart?down=3000

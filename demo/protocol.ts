@@ -1,5 +1,5 @@
 /**
- * The wire protocol of the demo server (see `demo/server.ts`), shared by the server and the
+ * The wire protocol of the demo server (see `demo/server/`), shared by the server and the
  * demo pages. JSON text frames, one message per frame, every message has a string `type`.
  *
  * Type-only module: importing it costs nothing at run time.
@@ -16,7 +16,7 @@ export type ClientMsg =
   | { type: 'subscribe'; channel: 'prices' }
   | { type: 'unsubscribe'; channel: 'prices' }
   | { type: 'echo'; [key: string]: unknown }
-  | { type: 'resume'; lastId: unknown }
+  | { type: 'resume'; lastId: number | null }
   | { type: 'request'; op: 'time' | 'who' };
 
 /** A chat line (type aliases, not interfaces, so they fit the SDK's `Message` index signature). `id` increases per server; `replay: true` marks history sent on `join`. */
@@ -49,6 +49,8 @@ export type ServerMsg =
   | PriceMsg
   | { type: 'echo'; [key: string]: unknown }
   | { type: 'ack'; id?: string; ids?: string[] }
+  /** The answer to `resume`, before its replay; `gap`: lines after the client's `lastId` are gone. */
+  | { type: 'resumed'; lastId: number; gap?: boolean }
   | { type: 'reply'; requestId: string; time?: number; users?: string[]; error?: string };
 
 /** Close codes used by the server. */

@@ -17,6 +17,7 @@ export type {
   SendResult,
   State,
   StateDetail,
+  UrlSource,
   WebSocketConstructor,
   WebSocketLike,
 } from './core/types';

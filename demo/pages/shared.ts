@@ -24,6 +24,15 @@ export function wsUrl(): string {
   return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
 }
 
+/**
+ * The endpoints to fail over between: `?urls=ws://a/ws,ws://b/ws` (what `npm run demo:cluster`
+ * prints), else this page's own server.
+ */
+export function endpoints(): DemoOptions['url'] {
+  const list = new URLSearchParams(location.search).get('urls')?.split(',').filter(Boolean);
+  return list?.length ? list : wsUrl;
+}
+
 export const FIXED_TOKEN = 'demo-token';
 export const SHORT_TTL_SECONDS = 20;
 
@@ -89,7 +98,7 @@ export function demoOptions(tokens: TokenSource): DemoOptions {
   const [interval = 5000, timeout = 3000] = numbersParam('hb', [5000, 3000]);
   const [initialDelay = 500, maxDelay = 8000, factor = 2, jitter = 0.3] = numbersParam('rc', [500, 8000, 2, 0.3]);
   return {
-    url: wsUrl,
+    url: endpoints(),
     auth: { message: tokens.authMessage, isAck: (m) => m.type === 'auth_ok', timeout: 5000 },
     heartbeat: { interval, timeout },
     reconnect: { initialDelay, maxDelay, factor, jitter },

@@ -91,6 +91,8 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   private _authRetried?: boolean;
   /** fresh credentials being fetched after a refusal, for the next open */
   private _nextAuth?: Promise<Out>;
+  /** attempts so far, for the entry of a `url` list */
+  private _u = 0;
 
   /**
    * `new WebSocketClient({ url, ...options })`.
@@ -245,7 +247,8 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     this._set('connecting');
     if (!WS) return this._end(undefined, new WebSocketClientError('NO_WEBSOCKET', 'set options.WebSocket'));
     this._later(
-      () => value(o.url),
+      // a list: round it, one step per attempt after the first (see `url`)
+      () => value(Array.isArray(o.url) ? o.url[this._u++ % o.url.length] : o.url),
       (url) => {
         const ws = (this._ws = new WS(checkUrl(url), o.protocols));
         ws.binaryType = o.binaryType;

@@ -150,14 +150,18 @@ export const resolveOptions = <In, Out>(
   rest?: Omit<ClientOptions<In, Out>, 'url'>,
 ): Resolved<In, Out> => {
   // anything but an options object is the url: a string, a URL or a url factory
-  const given: Obj = typeof options !== 'object' || options instanceof URL ? { ...rest, url: options } : { ...options };
+  const given: Obj =
+    typeof options !== 'object' || options instanceof URL || Array.isArray(options)
+      ? { ...rest, url: options }
+      : { ...options };
   const typeKey = (given.typeKey ?? 'type') as string;
   const a = given.auth;
   // the common case is a bare message or factory; an object with `message` and no type is AuthOptions
   if (a !== undefined && (typeof a !== 'object' || !a || !('message' in a) || typeKey in a))
     given.auth = { message: a };
   const o = fill(given, TOP, '') as unknown as Resolved<In, Out>;
-  if (typeof o.url !== 'function') checkUrl(o.url);
+  // a list is checked entry by entry; an empty one fails as `[]` itself
+  for (const u of Array.isArray(o.url) && o.url.length ? o.url : [o.url]) if (typeof u !== 'function') checkUrl(u);
   if (o.auth && o.auth.message === undefined) throw invalid('auth.message', 'must be a message or a function');
   const policies = ['drop-oldest', 'drop-newest', 'throw'];
   if (o.queue && !policies.includes(o.queue.overflow))

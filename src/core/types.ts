@@ -148,10 +148,20 @@ export interface Logger {
   warn(...args: unknown[]): void;
 }
 
+/** One endpoint: a URL, or a (possibly async) factory of one, called on every connect that uses it. */
+export type UrlSource = string | URL | (() => string | URL | Promise<string | URL>);
+
 /** Everything a {@link WebSocketClient} can be told. Only `url` is required. */
 export interface ClientOptions<In = Message, Out = Message> {
-  /** The endpoint, or a (possibly async) factory evaluated on every connect. `http(s):` becomes `ws(s):`. */
-  url: string | URL | (() => string | URL | Promise<string | URL>);
+  /**
+   * The endpoint, or a (possibly async) factory evaluated on every connect. `http(s):` becomes `ws(s):`.
+   *
+   * A list is failover: the first connection goes to the first entry; every later attempt (after
+   * an attempt failed or a connection was lost) to the next one, round the list. A connection
+   * that works is kept for as long as it lives. Entries may be factories too.
+   * @default undefined (required)
+   */
+  url: UrlSource | UrlSource[];
   /** Sub-protocols to offer. @default undefined */
   protocols?: string | string[];
   /** How binary frames arrive. @default 'arraybuffer' */

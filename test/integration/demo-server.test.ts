@@ -1,4 +1,4 @@
-// The demo server (demo/server.ts) against raw `ws` clients: protocol, security, chaos.
+// The demo server (demo/server/) against raw `ws` clients: protocol, security, chaos.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -382,6 +382,32 @@ describe('delivery and requests', () => {
     later.send({ type: 'resume', lastId: first!.id });
     await until(() => later.of('chat').length === 2);
     expect(later.of('chat').map((m) => m.text)).toEqual(['b', 'c']);
+  });
+
+  it('answers resume with resumed first; with replay on, a newcomer (lastId null) gets the last lines', async () => {
+    const s = await extraServer({ replay: true });
+    const a = client(s.wsUrl);
+    await a.auth('alice');
+    a.send({ type: 'join', room: 'r' });
+    for (const text of ['one', 'two']) a.send({ type: 'message', text });
+    await a.waitFor((m) => m.type === 'chat' && m.text === 'two');
+    const ids = a.of('chat').map((m) => m.id as number);
+
+    const b = client(s.wsUrl);
+    await b.auth('bob');
+    b.send({ type: 'join', room: 'r' });
+    await b.waitFor((m) => m.type === 'system' && m.text === 'bob joined');
+    const from = b.messages.length;
+    b.send({ type: 'resume', lastId: null });
+    await until(() => b.messages.slice(from).filter((m) => m.type === 'chat').length === 2);
+    const after = b.messages.slice(from).filter((m) => m.type === 'resumed' || m.type === 'chat');
+    expect(after).toMatchObject([
+      { type: 'resumed', lastId: (ids[0] as number) - 1 },
+      { type: 'chat', text: 'one', replay: true },
+      { type: 'chat', text: 'two', replay: true },
+    ]);
+    b.send({ type: 'resume', lastId: 'x' });
+    expect((await b.next('error')).message).toBe('lastId must be a number or null');
   });
 
   it('answers a request with a reply carrying its requestId', async () => {

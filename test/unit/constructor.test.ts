@@ -30,6 +30,14 @@ describe('new WebSocketClient(url, options?)', () => {
     expect(srv.sockets).toHaveLength(0);
   });
 
+  it('takes a list of endpoints first', async () => {
+    const client = new WebSocketClient([srv.url, 'ws://127.0.0.1:9/'], { WebSocket, heartbeat: false });
+    await tick();
+    expect(client.state).toBe('open');
+    expect(srv.sockets).toHaveLength(1);
+    client.dispose();
+  });
+
   it('takes a URL object or a url factory first', async () => {
     const factory = vi.fn(() => srv.url);
     const a = new WebSocketClient(new URL(srv.url), { WebSocket, heartbeat: false });

@@ -1,0 +1,142 @@
+/**
+ * The bus joins server instances: room broadcasts, the per-room chat log (history and the
+ * replay log of `resume`), shared dedupe of client message ids, presence and the token key.
+ * Two implementations of this one interface: {@link memoryBus} (one process, the default) and
+ * `redisBus` (a cluster). The rest of the server never knows which one it talks to.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ChatMsg, ServerMsg } from '../protocol';
+import { LOG_SIZE } from './types';
+
+/** A message for every member of a room, on every instance. */
+export interface RoomEvent {
+  room: string;
+  msg: ServerMsg;
+  /** `instance/connId` of a member that must not get it (the sender of a rename). */
+  except?: string;
+}
+
+/** What {@link Bus.replay} reads. */
+export interface Replay {
+  lines: ChatMsg[];
+  floor: number;
+  newest: number;
+}
+
+/** A chat line before the log gives it its id. */
+export type ChatDraft = Omit<ChatMsg, 'id' | 'type' | 'replay'>;
+
+/** What instances share. */
+export interface Bus {
+  /** This instance's name, unique in the cluster. */
+  readonly instance: string;
+  /** Every room event, from every instance (this one included), chat in id order. */
+  onEvent(handler: (e: RoomEvent) => void): void;
+  /** Send a room event to every instance. */
+  publish(e: RoomEvent): Promise<void>;
+  /**
+   * Append a chat line to its room's log, giving it the next id, and publish it — one atomic
+   * step, so ids and delivery order agree on every instance. With `dedupeId`, a line whose id
+   * was appended before is dropped: the result is `undefined`.
+   */
+  post(draft: ChatDraft, dedupeId?: string): Promise<ChatMsg | undefined>;
+  /** The room's last `last` lines, oldest first (the history a `join` shows). */
+  history(room: string, last: number): Promise<ChatMsg[]>;
+  /**
+   * One atomic read for a `resume`: the room's lines after `afterId` (or after `floor`, when
+   * that is higher), `floor` — the newest id trimmed from the room's log (0: none) — and
+   * `newest`, the newest id given to any line so far. No room, or `afterId` null: no lines.
+   */
+  replay(room: string | undefined, afterId: number | null): Promise<Replay>;
+  /**
+   * True the first time a client message id is seen (cluster-wide), false for a repeat. The
+   * last {@link SEEN_PER_SESSION} ids of each client session (what precedes an id's last `.`)
+   * are remembered.
+   */
+  firstSeen(id: string): Promise<boolean>;
+  /** Publish this instance's room members (room → names). */
+  setPresence(rooms: Record<string, string[]>): void;
+  /** Names in a room on the other instances. */
+  remoteMembers(room: string): string[];
+  /** The key that signs tokens, the same on every instance. */
+  secret(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Ids remembered per client session: at least the client's `maxUnacked` (1000 by default). */
+export const SEEN_PER_SESSION = 1000;
+/** Room logs the in-process bus keeps (the oldest room is forgotten first). */
+const ROOMS = 100;
+/** Sessions the in-process bus remembers (the least recently active is forgotten first). */
+const SESSIONS = 10_000;
+
+/** The session part of a client id: everything before its last `.`. */
+export const sessionOf = (id: string): string => id.slice(0, Math.max(0, id.lastIndexOf('.')));
+
+/** The in-process bus: one instance, nothing to share, no dependency. `logSize`: lines kept per room. */
+export function memoryBus(opts: { logSize?: number } = {}): Bus {
+  const logSize = opts.logSize ?? LOG_SIZE;
+  const handlers: Array<(e: RoomEvent) => void> = [];
+  const logs = new Map<string, { lines: ChatMsg[]; floor: number }>();
+  /** session → its recent ids, oldest first; the Map's order is the sessions' recency */
+  const sessions = new Map<string, Set<string>>();
+  const key = randomBytes(32).toString('base64url');
+  let nextId = 1;
+  /** newest id of any room log forgotten to bound memory: a resume from before it may have a gap */
+  let forgotten = 0;
+
+  const remember = (id: string): boolean => {
+    const session = sessionOf(id);
+    const ids = sessions.get(session) ?? new Set<string>();
+    sessions.delete(session); // re-inserted last: the most recently active
+    sessions.set(session, ids);
+    if (sessions.size > SESSIONS) sessions.delete(sessions.keys().next().value as string);
+    if (ids.has(id)) return false;
+    ids.add(id);
+    if (ids.size > SEEN_PER_SESSION) ids.delete(ids.values().next().value as string);
+    return true;
+  };
+  const emit = (e: RoomEvent): void => {
+    for (const h of handlers) h(e);
+  };
+
+  return {
+    instance: 'local',
+    onEvent: (h) => {
+      handlers.push(h);
+    },
+    publish: async (e) => emit(e),
+    post: async (draft, dedupeId) => {
+      if (dedupeId !== undefined && !remember(dedupeId)) return undefined;
+      const msg: ChatMsg = { type: 'chat', id: nextId++, ...draft };
+      let log = logs.get(draft.room);
+      if (log === undefined) {
+        if (logs.size >= ROOMS) {
+          const [oldest, old] = logs.entries().next().value as [string, { lines: ChatMsg[] }];
+          logs.delete(oldest);
+          forgotten = Math.max(forgotten, old.lines.at(-1)?.id ?? 0);
+        }
+        log = { lines: [], floor: forgotten };
+        logs.set(draft.room, log);
+      }
+      log.lines.push(msg);
+      if (log.lines.length > logSize) log.floor = (log.lines.shift() as ChatMsg).id;
+      emit({ room: draft.room, msg });
+      return msg;
+    },
+    history: async (room, last) => logs.get(room)?.lines.slice(-last) ?? [],
+    replay: async (room, afterId) => {
+      const log = room === undefined ? undefined : logs.get(room);
+      const floor = log?.floor ?? forgotten;
+      const after = Math.max(afterId ?? Number.POSITIVE_INFINITY, floor);
+      return { lines: log?.lines.filter((m) => m.id > after) ?? [], floor, newest: nextId - 1 };
+    },
+    firstSeen: async (id) => remember(id),
+    setPresence: () => {},
+    remoteMembers: () => [],
+    secret: async () => key,
+    close: async () => {
+      handlers.length = 0;
+    },
+  };
+}
