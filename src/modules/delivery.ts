@@ -79,6 +79,7 @@ export const delivery = <In extends Message, Out>(
         inflight.delete(oldest);
         report('QUEUE_OVERFLOW', m);
       }
+      return true; // delivery re-sends it on open itself: the client must not requeue it too
     },
     open() {
       if (resumeType && lastId !== undefined) client.send({ type: resumeType, lastId } as Out, { queue: false });

@@ -380,22 +380,44 @@ describe('close and dispose', () => {
     client.dispose();
   });
 
-  it('dispose() drops the queue and every handler and listener', async () => {
-    const { client } = makeClient(srv.url, { autoConnect: false });
+  it('dispose() drops every handler and listener, and reports what the queue held', async () => {
+    const warn = vi.fn();
+    const { client, errors } = makeClient(srv.url, { autoConnect: false, logger: { warn } });
     const handler = vi.fn();
     const listener = vi.fn();
     client.on('x', handler);
     client.onStateChange(listener);
     client.send({ type: 'q' });
+    listener.mockClear();
     client.dispose();
     expect(client.queued).toBe(0);
-    listener.mockClear();
-    client.connect();
-    await tick();
-    srv.push({ type: 'x' });
-    await tick();
-    expect(handler).not.toHaveBeenCalled();
-    expect(listener).not.toHaveBeenCalled();
-    client.close();
+    expect(errors.map((e) => [e.code, e.data])).toEqual([['DISPOSED', { type: 'q' }]]);
+    // listeners are gone: later reports reach the logger only
+    expect(client.send({ type: 'late' })).toBe('dropped');
+    expect(warn).toHaveBeenCalledWith('[resilient-ws]', expect.objectContaining({ code: 'DISPOSED', data: { type: 'late' } }));
+    expect(errors).toHaveLength(1);
+    expect(listener.mock.calls.map((c) => c[0])).toEqual(['closed']);
   });
+
+  it('dispose() is final: send() is dropped and reported, connect() throws DISPOSED', async () => {
+    const warn = vi.fn();
+    const { client, errors } = makeClient(srv.url, { logger: { warn } });
+    await tick();
+    client.dispose();
+    expect(client.send({ type: 'after' })).toBe('dropped');
+    expect(warn.mock.calls[0]![1]).toMatchObject({
+      code: 'DISPOSED',
+      message: 'DISPOSED: not sent',
+      data: { type: 'after' },
+    });
+    expect(() => client.connect()).toThrowError(
+      expect.objectContaining({ code: 'DISPOSED', message: 'DISPOSED: connect() after dispose()' }),
+    );
+    await tick(10_000);
+    expect(srv.sockets).toHaveLength(1);
+    expect(client.state).toBe('closed');
+    expect(errors).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
 });
