@@ -4,7 +4,7 @@ import { type ErrorCode, WebSocketClientError } from './errors';
 import { type Heartbeat, heartbeat } from './heartbeat';
 import { checkUrl, type Resolved, resolveOptions } from './options';
 import { watchPage } from './page';
-import { type Queue, type QueueLimits, type Queued, queue } from './queue';
+import { type Queue, type Queued, type QueueLimits, queue } from './queue';
 import type { ClientOptions, CloseInfo, Message, SendResult, State, StateDetail, WebSocketLike } from './types';
 
 /** A message whose `type` is `T`. */
@@ -58,7 +58,6 @@ const value = <T>(v: T | (() => T)): T => (typeof v === 'function' ? (v as () =>
 
 /** Bytes of a frame (UTF-8 for text), for `queue.maxBytes`: a Blob measures every kind a socket sends. */
 const size = (data: unknown): number => new Blob([data as BlobPart]).size;
-
 
 /**
  * A WebSocket connection that stays useful: it reconnects with backoff and jitter, queues

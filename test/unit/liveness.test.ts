@@ -145,7 +145,8 @@ describe('heartbeat', () => {
       expect(pings()).toBe(1); // the probe alone: nothing more is sent to a server that ignores it
       expect(errors.map((e) => e.code)).toEqual(['HEARTBEAT_TIMEOUT']);
       expect(errors[0]!.message).toMatch(/^HEARTBEAT_TIMEOUT: no pong within 10000 ms/);
-      for (const fix of ['heartbeat.message', 'isPong', 'anyMessage', 'false']) expect(errors[0]!.message).toContain(fix);
+      for (const fix of ['heartbeat.message', 'isPong', 'anyMessage', 'false'])
+        expect(errors[0]!.message).toContain(fix);
       client.dispose();
     });
 
