@@ -40,7 +40,8 @@ export interface ClientPlugin<In extends Message = Message, Out = Message> {
    * README's "What can be lost"), so a plugin that re-sends on `open` (as delivery does) never
    * makes it go out twice.
    */
-  sent?(msg: Out): boolean | undefined | void;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing (void) must still fit
+  sent?(msg: Out): boolean | void;
   /** Sees every valid incoming message first; returning `false` consumes it. */
   message?(msg: In): boolean | undefined;
   /** The app closed or disposed the client. */
