@@ -156,7 +156,7 @@ describe('an auth server that refuses the first token with 4002 and never acknow
     });
     let n = 0;
     const errors: WebSocketClientError[] = [];
-    const client = new WebSocketClient({
+    const client = new WebSocketClient<Message, Message>({
       url: server.url,
       WebSocket: WebSocket as unknown as WebSocketConstructor,
       auth: () => ({ type: 'auth', token: `t${++n}` }),
