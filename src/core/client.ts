@@ -48,8 +48,8 @@ export interface ClientPlugin<In extends Message = Message, Out = Message> {
   close?(): void;
 }
 
-// The client's own events share the emitter with the message handlers. Their keys are
-// symbols, so no message type (a string) can ever reach a lifecycle listener, or back.
+// The client's own events share one map of handler lists with the message handlers. Their
+// keys are symbols, so no message type (a string) can ever reach a lifecycle listener, or back.
 const STATE = Symbol();
 const ERROR = Symbol();
 const LATENCY = Symbol();
@@ -345,7 +345,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
             this.report(
               new WebSocketClientError(
                 'HEARTBEAT_TIMEOUT',
-                `${e}: kept unchecked, as this server may not answer pings (see heartbeat.message/isPong, anyMessage, false)`,
+                `${e}: kept unchecked, as this server may not answer pings: set heartbeat.message/isPong, anyMessage or false`,
               ),
             );
           this._warned = true;
@@ -480,20 +480,19 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   /**
    * The connection died (not by `close()`): put back at the head of the queue, in order, what
    * it may not have delivered. After a refusal (`refused`) while `_young`: everything written
-   * on it, since the server discarded it. Otherwise the frames the socket still held unsent,
-   * counted back from the newest until their bytes cover its `bufferedAmount`.
+   * on it, since the server discarded it. Otherwise the frames the socket still held unsent:
+   * the newest ones, back to the first whose successors' bytes do not cover its
+   * `bufferedAmount`. Bytes are counted as UTF-16 length, exact for ASCII text (JSON mostly
+   * is); other text counts short, so a frame already sent may be sent again, never lost.
    */
   private _back(refused: boolean): void {
-    const rec = this._rec;
-    let i = rec.length;
-    for (let n = refused && this._young() ? Infinity : (this._ws?.bufferedAmount ?? 0); n > 0 && i > this._rh; ) {
-      const x = rec[--i]!;
-      n -= x.size = size(x.data);
-    }
+    const b = refused && this._young() ? Infinity : (this._ws?.bufferedAmount ?? 0);
+    // held: fewer bytes were written after it than the socket still holds (see `_write`)
+    const list = this._rec.filter((x) => x.msg && this._rn - x.c! < b);
     // `_teardown`, which always follows, empties the record
-    const list = rec.slice(i).filter((x) => x.msg);
-    if (this._q) this._q.back(list);
-    else for (const x of list) this.report(new WebSocketClientError('QUEUE_OVERFLOW', undefined, x.msg));
+    this._q
+      ? this._q.back(list)
+      : list.map((x) => this.report(new WebSocketClientError('QUEUE_OVERFLOW', undefined, x.msg)));
   }
 
   /**
