@@ -1,4 +1,4 @@
-// Entry of `resilient-ws`: the core. Import rules: `core/` imports only `mitt` and itself;
+// Entry of `resilient-ws`: the core. Import rules: `core/` imports only itself;
 // `modules/` and `adapters/` import the core only as `'resilient-ws'` (its public API), never
 // `core/` files; entries at this level only re-export.
 export { type BackoffOptions, backoff } from './core/backoff';

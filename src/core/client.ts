@@ -1,11 +1,10 @@
-import mitt from 'mitt';
 import { backoff } from './backoff';
 import { dispatch } from './dispatch';
 import { type ErrorCode, WebSocketClientError } from './errors';
 import { type Heartbeat, heartbeat } from './heartbeat';
 import { checkUrl, type Resolved, resolveOptions } from './options';
 import { watchPage } from './page';
-import { type Queue, type QueueLimits, queue } from './queue';
+import { type Queue, type Queued, type QueueLimits, queue } from './queue';
 import type { ClientOptions, CloseInfo, Message, SendResult, State, StateDetail, WebSocketLike } from './types';
 
 /** A message whose `type` is `T`. */
@@ -17,8 +16,13 @@ export interface OfType<T> {
 /** The message of type `T` out of the union `In`; `In` itself when the union does not name `T`. */
 export type MessageOf<In extends Message, T> = [Extract<In, OfType<T>>] extends [never] ? In : Extract<In, OfType<T>>;
 
-/** Handler of messages of type `T` (`'*'`: every message). */
-export type MessageHandler<In extends Message, T> = (msg: T extends '*' ? In : MessageOf<In, T>) => void;
+/**
+ * Handler of messages of type `T`: `'*'` gets every message that has a type, `'?'` every
+ * valid message without one (any JSON value: `{ "error": "…" }`, an array, a number).
+ */
+export type MessageHandler<In extends Message, T> = (
+  msg: T extends '*' ? In : T extends '?' ? unknown : MessageOf<In, T>,
+) => void;
 
 /**
  * A plugin hooks into the client's data path. Opt-in features (delivery guarantees,
@@ -32,16 +36,23 @@ export interface ClientPlugin<In extends Message = Message, Out = Message> {
    * to send, or `undefined` to refuse it: `send()` then returns `'dropped'` and the plugin reports why.
    */
   send?(msg: Out, opts?: { queue?: boolean }): Out | undefined;
-  /** A frame of this message was handed to the socket. */
-  sent?(msg: Out): void;
+  /**
+   * A frame of this message was handed to the socket. Return `true` to take over re-sending
+   * it: the client then never puts it back in its queue itself (which it does for what a
+   * refused connection swallowed and for frames a dying socket still held unsent, see the
+   * README's "What can be lost"), so a plugin that re-sends on `open` (as delivery does) never
+   * makes it go out twice.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing (void) must still fit
+  sent?(msg: Out): boolean | void;
   /** Sees every valid incoming message first; returning `false` consumes it. */
   message?(msg: In): boolean | undefined;
   /** The app closed or disposed the client. */
   close?(): void;
 }
 
-// The client's own events share the emitter with the message handlers. Their keys are
-// symbols, so no message type (a string) can ever reach a lifecycle listener, or back.
+// The client's own events share one map of handler lists with the message handlers. Their
+// keys are symbols, so no message type (a string) can ever reach a lifecycle listener, or back.
 const STATE = Symbol();
 const ERROR = Symbol();
 const LATENCY = Symbol();
@@ -71,7 +82,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   private _q?: Queue<Out>;
   private _hb?: Heartbeat;
   /** message handlers by type, and the client's own listeners under symbols (see STATE) */
-  private _handlers = mitt<Record<string | symbol, unknown>>();
+  private _handlers = new Map<string | symbol, unknown[]>();
   /**
    * The one pending phase timer: connect timeout, auth timeout, reconnect wait or queue drain.
    * The phases never overlap, so one slot is enough, and the close path clears it.
@@ -91,11 +102,31 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   private _authRetried?: boolean;
   /** fresh credentials being fetched after a refusal, for the next open */
   private _nextAuth?: Promise<Out>;
+  /**
+   * Frames written on this connection that may still have to be sent again, oldest first from
+   * `_rh`: every frame while the connection is `_young`, then only those the socket may still
+   * hold. `c` of each is `_rn`, a running lower bound of the bytes written, after it.
+   * `msg` is unset for frames never to be re-sent (auth, pings, `queue: false`, a plugin's own).
+   */
+  private _rec: (Queued<Out> & { c?: number })[] = [];
+  private _rh = 0;
+  private _rn = 0;
+  /** the URL of the current connection */
+  private _url?: string;
+  /** the URL of the server that last answered a ping: only its silence is proof of death */
+  private _proven?: string;
+  /** the last ping frame, to recognise it coming back from an echo server or a relay */
+  private _ping?: unknown;
+  /** the missing-pong warning was given */
+  private _warned?: boolean;
+  private _disposed?: boolean;
+
   /** attempts so far, for the entry of a `url` list */
   private _u = 0;
 
   /**
-   * `new WebSocketClient({ url, ...options })`.
+   * `new WebSocketClient({ url, ...options })`. With `autoConnect`, connects in a microtask, so
+   * listeners attached in the same task see every state from `connecting` on.
    * @throws {@link WebSocketClientError} `INVALID_OPTIONS`, naming the option
    */
   constructor(options: ClientOptions<In, Out>);
@@ -110,7 +141,8 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   ) {
     const o = (this._o = resolveOptions(options, rest));
     if (o.queue) this._q = queue<Out>(o.queue, (e) => this.report(e));
-    if (o.autoConnect) this.connect();
+    // not if `connect()` or `close()` came first
+    if (o.autoConnect) queueMicrotask(() => this.state === 'idle' && this.connect());
   }
 
   /** The native `readyState` of the current socket; `WebSocket.CLOSED` (3) when there is none. */
@@ -128,9 +160,13 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     return this._hb?.latency;
   }
 
-  /** Start, or restart after `close()`. While waiting to reconnect: now. Otherwise does nothing. */
+  /**
+   * Start, or restart after `close()`. While waiting to reconnect: now. Otherwise does nothing.
+   * @throws {@link WebSocketClientError} `DISPOSED` after `dispose()`
+   */
   connect(): void {
     const s = this.state;
+    if (this._disposed) throw new WebSocketClientError('DISPOSED', 'connect() after dispose()');
     if (s === 'reconnecting') return this._open();
     if (s !== 'idle' && s !== 'closed') return;
     if (this._o.pageEvents)
@@ -163,11 +199,17 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     this._end({ code, reason, wasClean: true });
   }
 
-  /** `close()`, then drop the queue and every listener, handler and plugin. */
+  /**
+   * `close()`, then drop the queue and every listener, handler and plugin; final: `send()`
+   * afterwards is `'dropped'` and `connect()` throws. What the queue held is reported
+   * (`DISPOSED`, the message as `data`) before the listeners go.
+   */
   dispose(): void {
     this.close();
-    this._q?.clear();
-    this._handlers.all.clear();
+    this._disposed = true;
+    const q = this._q;
+    while (q?.length) this._gone(q.shift()!.msg);
+    this._handlers.clear();
     this._plugins = [];
   }
 
@@ -177,31 +219,35 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
    * @throws {@link WebSocketClientError} `SERIALIZE_ERROR` (nothing is queued), or `QUEUE_OVERFLOW` with `overflow: 'throw'`
    */
   send(msg: Out, opts?: { queue?: boolean }): SendResult {
+    if (this._disposed) return this._gone(msg);
     for (const p of this._plugins) if (p.send && (msg = p.send(msg, opts) as Out) === undefined) return 'dropped';
     const data = this._encode(msg);
     const q = this._q;
-    if (this.state === 'open' && (this._direct || !this.queued) && !this._busy()) {
-      this._write(data, msg);
+    const open = this.state === 'open';
+    const item = { data, msg, at: Date.now(), size: 0 };
+    if (open && (this._direct || !this.queued) && !this._busy()) {
+      this._write(item, opts?.queue !== false);
       return 'sent';
     }
     if (opts?.queue === false || !q) return 'dropped';
-    const r = q.push({
-      data,
-      msg,
-      at: Date.now(),
-      size: (this._o.queue as QueueLimits).maxBytes < Infinity ? size(data) : 0,
-    });
+    if ((this._o.queue as QueueLimits).maxBytes < Infinity) item.size = size(data);
+    // open: only the socket's buffer is full for now, and a burst is never dropped for that
+    const r = q.push(item, open);
     this._flush();
     return r;
   }
 
-  /** Handle messages of one type (narrowed), or `'*'` for all. Returns the unsubscribe function. */
-  on<T extends In['type'] | '*'>(type: T, handler: MessageHandler<In, T>): () => void {
+  /**
+   * Handle messages of one type (narrowed), `'*'` for every typed message, or `'?'` for valid
+   * messages without a string type (which are reported as `INVALID_MESSAGE` only while no
+   * `'?'` handler is registered). Returns the unsubscribe function.
+   */
+  on<T extends In['type'] | '*' | '?'>(type: T, handler: MessageHandler<In, T>): () => void {
     return this._listen(type, handler);
   }
 
   /** Like `on`, for the next message of that type only. */
-  once<T extends In['type'] | '*'>(type: T, handler: MessageHandler<In, T>): () => void {
+  once<T extends In['type'] | '*' | '?'>(type: T, handler: MessageHandler<In, T>): () => void {
     const off = this.on(type, ((msg: never) => {
       off();
       (handler as (m: never) => void)(msg);
@@ -210,8 +256,10 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   }
 
   /** Remove a handler added with `on`. */
-  off<T extends In['type'] | '*'>(type: T, handler: MessageHandler<In, T>): void {
-    this._handlers.off(type, handler as never);
+  off<T extends In['type'] | '*' | '?'>(type: T, handler: MessageHandler<In, T>): void {
+    const l = this._handlers.get(type);
+    // `>>> 0` turns "not found" (-1) into an index past the end: nothing is removed
+    l?.splice(l.indexOf(handler) >>> 0, 1);
   }
 
   /** Listen to state changes. Returns the unsubscribe function. */
@@ -250,7 +298,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
       // a list: round it, one step per attempt after the first (see `url`)
       () => value(Array.isArray(o.url) ? o.url[this._u++ % o.url.length] : o.url),
       (url) => {
-        const ws = (this._ws = new WS(checkUrl(url), o.protocols));
+        const ws = (this._ws = new WS((this._url = checkUrl(url)), o.protocols));
         ws.binaryType = o.binaryType;
         ws.onopen = () => this._opened();
         ws.onmessage = (e: { data: unknown }) => this._receive(e.data);
@@ -274,7 +322,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     this._later(
       () => next ?? value(a.message as Out),
       (m) => {
-        this._write((this._authFrame = this._encode(m)));
+        this._write({ data: (this._authFrame = this._encode(m)) } as Queued<Out>);
         if (a.isAck) this._wait(a.timeout, () => this._lost(new WebSocketClientError('AUTH_TIMEOUT')));
         else this._ready();
       },
@@ -287,18 +335,38 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     const h = this._o.heartbeat;
     this._wait();
     if (h)
+      // a server not yet known to answer pings gets one at once (a probe), then only its answer
+      // starts the cycle: a missing pong is proof of death only from a server that answers them
       (this._hb ??= heartbeat(
         h,
         () => {
           // straight to the socket: a ping is not app data for the queue or plugins
           try {
-            this._write(this._encode(value(h.message ?? ({ [this._o.typeKey]: 'ping' } as Out))));
+            this._write({
+              data: (this._ping = this._encode(value(h.message ?? ({ [this._o.typeKey]: 'ping' } as Out)))),
+            } as Queued<Out>);
           } catch (e) {
             this.report(e as WebSocketClientError);
           }
         },
-        () => this._lost(new WebSocketClientError('HEARTBEAT_TIMEOUT')),
-      )).start();
+        () => {
+          const e = `no pong within ${h.timeout} ms`;
+          // silence from a server that answers pings: the connection is dead; it proves itself again
+          if (this._proven === this._url) {
+            this._proven = undefined;
+            return this._lost(new WebSocketClientError('HEARTBEAT_TIMEOUT', e));
+          }
+          this._hb!.stop();
+          if (!this._warned)
+            this.report(
+              new WebSocketClientError(
+                'HEARTBEAT_TIMEOUT',
+                `${e}: kept unchecked, as this server may not answer pings: set heartbeat.message/isPong, anyMessage or false`,
+              ),
+            );
+          this._warned = true;
+        },
+      )).start(this._proven !== this._url);
     this._direct = true;
     this._set('open');
     for (const p of this._plugins) p.open?.();
@@ -308,6 +376,9 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
 
   private _receive(data: unknown): void {
     const { auth: a, heartbeat: h, typeKey } = this._o;
+    // our own ping coming back (an echo server, a relay) is no message for the app, unless
+    // this server answers pings: then an equal frame is its own
+    if (data === this._ping && this._proven !== this._url) return;
     let msg: In;
     try {
       msg = this._o.deserialize(data) as In;
@@ -315,18 +386,24 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
       return this.report(new WebSocketClientError('PARSE_ERROR', undefined, data, e));
     }
     const type = (msg as Record<string, unknown> | null)?.[typeKey];
-    if (typeof type !== 'string')
-      return this.report(new WebSocketClientError('INVALID_MESSAGE', `no string "${typeKey}"`, msg));
+    if (typeof type !== 'string') {
+      if (this._handlers.get('?')?.length) return this._emit('?', msg);
+      return this.report(new WebSocketClientError('INVALID_MESSAGE', `no string "${typeKey}" (see on('?'))`, msg));
+    }
     this._log('recv', type);
     if (a?.isRejection?.(msg)) {
+      this._back(true);
       this._teardown(1000);
       return this._rejected({ code: 1000, reason: 'AUTH_REJECTED', wasClean: true }, msg);
     }
     if (this._plugins.some((p) => p.message?.(msg) === false)) return;
     if (h && this._hb) {
       const pong = h.isPong ? h.isPong(msg) : type === 'pong';
-      const rtt = (pong || h.anyMessage) && this._hb.alive(pong);
-      if (typeof rtt === 'number') this._emit(LATENCY, rtt);
+      if (pong || h.anyMessage) {
+        this._proven = this._url;
+        const rtt = this._hb.alive(pong);
+        if (rtt !== undefined) this._emit(LATENCY, rtt);
+      }
       if (pong && !h.dispatchPongs) return;
     }
     if (this.state === 'authenticating' && a?.isAck?.(msg)) {
@@ -348,6 +425,8 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   private _drop(closed: CloseInfo, e?: WebSocketClientError): void {
     const r = this._o.reconnect;
     const info: CloseInfo = { code: closed.code, reason: closed.reason, wasClean: !!closed.wasClean };
+    const refused = this._o.authFailureCodes.includes(info.code);
+    this._back(refused);
     this._teardown(4000, info.reason);
     if (e) this.report(e);
     // a connection that stayed up long enough starts the count (and the auth retry) afresh
@@ -356,7 +435,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
       this._authRetried = false;
     }
     this._openedAt = 0;
-    if (this._o.authFailureCodes.includes(info.code)) return this._rejected(info, info);
+    if (refused) return this._rejected(info, info);
     if (!r || !(r.shouldReconnect ? r.shouldReconnect(info, this.attempt) : !r.fatalCloseCodes.includes(info.code)))
       return this._end(info);
     if (this.attempt >= r.maxAttempts)
@@ -414,9 +493,37 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     this._set('closed', { closeInfo });
   }
 
+  /**
+   * The connection died (not by `close()`): put back at the head of the queue, in order, what
+   * it may not have delivered. After a refusal (`refused`) while `_young`: everything written
+   * on it, since the server discarded it. Otherwise the frames the socket still held unsent:
+   * the newest ones, back to the first whose successors' bytes do not cover its
+   * `bufferedAmount`. Bytes are counted as UTF-16 length, exact for ASCII text (JSON mostly
+   * is); other text counts short, so a frame already sent may be sent again, never lost.
+   */
+  private _back(refused: boolean): void {
+    const b = refused && this._young() ? Infinity : (this._ws?.bufferedAmount ?? 0);
+    // held: fewer bytes were written after it than the socket still holds (see `_write`)
+    const list = this._rec.filter((x) => x.msg && this._rn - x.c! < b);
+    // `_teardown`, which always follows, empties the record
+    this._q
+      ? this._q.back(list)
+      : list.map((x) => this.report(new WebSocketClientError('QUEUE_OVERFLOW', undefined, x.msg)));
+  }
+
+  /**
+   * The connection is not yet accepted: in its first 5 s a server may still refuse the
+   * credentials (closing with an auth-failure code) and discard what came after them.
+   */
+  private _young(): boolean {
+    return Date.now() - this._openedAt! < 5000;
+  }
+
   /** Forget the socket: detach it, close it if still up, stop every timer. */
   private _teardown(code?: number, reason?: string): void {
     const ws = this._ws;
+    this._rec = [];
+    this._rh = this._rn = 0;
     this._gen++;
     this._wait();
     this._hb?.stop();
@@ -455,15 +562,31 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     } catch (e) {
       cause = e;
     }
-    throw new WebSocketClientError('SERIALIZE_ERROR', undefined, msg, cause);
+    throw new WebSocketClientError('SERIALIZE_ERROR', cause ? undefined : 'serialize returned undefined', msg, cause);
   }
 
-  private _write(data: unknown, msg?: Out): void {
-    this._ws!.send(data);
+  /** Writes `item`, and records it in `_rec` (to be sent again if `again` and it may be lost). */
+  private _write(item: Queued<Out>, again = true): void {
+    const { data, msg } = item;
+    const ws = this._ws!;
+    ws.send(data);
     // `msg` is absent for auth and pings: never logged, never seen by plugins
     if (msg) {
       this._log('send', data);
-      for (const p of this._plugins) p.sent?.(msg);
+      for (const p of this._plugins) if (p.sent?.(msg)) again = false;
+    }
+    const rec = this._rec;
+    const e: (typeof rec)[0] = again ? item : ({ data } as Queued<Out>);
+    // a lower bound, cheaply: UTF-16 length (UTF-8 never undercuts it), element count, or bytes
+    e.c = this._rn += (data as string).length ?? size(data);
+    rec.push(e);
+    if (this._young()) return;
+    // forget what is surely out of the socket's buffer: the frames written after it cover it
+    const b = ws.bufferedAmount;
+    while (this._rn - (rec[this._rh]?.c as number) >= b) this._rh++;
+    if (this._rh > 999 || this._rh === rec.length) {
+      rec.splice(0, this._rh);
+      this._rh = 0;
     }
   }
 
@@ -479,8 +602,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     q.expire(Date.now());
     while (q.length) {
       if (this._busy()) return this._wait(50, () => this._flush());
-      const item = q.shift()!;
-      this._write(item.data, item.msg);
+      this._write(q.shift()!);
     }
   }
 
@@ -500,13 +622,20 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
 
   /** Adds `f` under `name` (a message type or a lifecycle symbol) and returns the function that removes it. */
   private _listen(name: string | symbol, f: (...args: never[]) => void): () => void {
-    this._handlers.on(name, f as never);
-    return () => this._handlers.off(name, f as never);
+    const m = this._handlers;
+    m.get(name)?.push(f) ?? m.set(name, [f]);
+    return () => this.off(name as never, f as never);
+  }
+
+  /** `send()` after `dispose()`, or a message `dispose()` dropped from the queue: reported. */
+  private _gone(msg: Out): 'dropped' {
+    this.report(new WebSocketClientError('DISPOSED', 'not sent', msg));
+    return 'dropped';
   }
 
   /** Calls the handlers of `name`; one that throws is reported (what it got as `data`, its error as `cause`), the rest still run. */
   private _emit(name: string | symbol, ...args: unknown[]): void {
-    dispatch(this._handlers.all.get(name), args, (e) =>
+    dispatch(this._handlers.get(name), args, (e) =>
       this.report(new WebSocketClientError('HANDLER_ERROR', undefined, args[0], e)),
     );
   }
@@ -517,7 +646,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
    */
   report(e: WebSocketClientError): void {
     const warn = (x: unknown) => this._o.logger.warn('[resilient-ws]', x);
-    const listeners = this._handlers.all.get(ERROR);
+    const listeners = this._handlers.get(ERROR);
     // a throwing error listener is logged, not reported again: that could loop
     dispatch(listeners?.length ? listeners : [warn], [e], warn);
   }

@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'MAX_ATTEMPTS'
   | 'REQUEST_TIMEOUT'
   | 'REQUEST_CANCELLED'
-  | 'RESUME_GAP';
+  | 'RESUME_GAP'
+  | 'DISPOSED';
 
 /** The one error type the client raises or reports through `onError`. */
 export class WebSocketClientError extends Error {
@@ -27,13 +28,16 @@ export class WebSocketClientError extends Error {
   readonly data?: unknown;
 
   /**
+   * The error's `message` is `"CODE: detail"` (just the code when there is no detail), so a
+   * log line alone says what happened: `HANDLER_ERROR: boom`.
    * @param code - the reason
-   * @param message - a sentence for people; by default the code itself, which says it already
+   * @param detail - what happened, in words; by default the cause's own message
    * @param data - the message, frame or close info concerned
    * @param cause - the underlying error, if any
    */
-  constructor(code: ErrorCode, message?: string, data?: unknown, cause?: unknown) {
-    super(message ?? code);
+  constructor(code: ErrorCode, detail?: string, data?: unknown, cause?: unknown) {
+    const d = detail ?? (cause as Error | undefined)?.message ?? cause;
+    super(d === undefined ? code : `${code}: ${d}`);
     this.name = 'WebSocketClientError';
     this.code = code;
     this.data = data;

@@ -8,14 +8,15 @@ export interface HeartbeatTiming {
 export interface Heartbeat {
   /** Round trip of the last answered ping, ms. */
   latency?: number;
-  /** (Re)start the cycle: next ping after `interval`. */
-  start(): void;
+  /** (Re)start the cycle: next ping after `interval`, or at once with `now` (a probe). */
+  start(now?: boolean): void;
   /**
-   * Proof of life arrived: a pong, or (if so configured) any message.
+   * Proof of life arrived: a pong, or (if so configured) any message. Restarts a stopped
+   * cycle: a server that answers late is checked from then on.
    * @returns the round trip, ms, when a pong answered a ping
    */
   alive(pong: boolean): number | undefined;
-  /** Check now (tab shown again, network back), unless a ping is already unanswered. */
+  /** Check now (tab shown again, network back), unless stopped or a ping is already unanswered. */
   verify(): void;
   /** Stop; no timer is left. */
   stop(): void;
@@ -48,22 +49,23 @@ export const heartbeat = (o: HeartbeatTiming, ping: () => void, dead: () => void
     });
   };
   const hb: Heartbeat = {
-    start() {
+    start(now) {
       sentAt = undefined;
-      wait(o.interval, beat);
+      now ? beat() : wait(o.interval, beat);
     },
     alive(pong) {
       const sent = sentAt;
-      if (sent === undefined) return;
+      // running with no ping out: nothing to learn, and no timer churn per message
+      if (sent === undefined && timer) return;
       hb.start();
-      if (pong) return (hb.latency = Date.now() - sent);
+      if (pong && sent !== undefined) return (hb.latency = Date.now() - sent);
     },
     verify() {
-      if (sentAt === undefined) beat();
+      if (timer && sentAt === undefined) beat();
     },
     stop() {
       clearTimeout(timer);
-      sentAt = undefined;
+      timer = sentAt = undefined;
     },
   };
   return hb;

@@ -24,8 +24,14 @@ export interface QueueLimits {
 export interface Queue<T = unknown> {
   /** Frames held. */
   readonly length: number;
-  /** Adds a frame, making room by the overflow policy. `'throw'` throws `QUEUE_OVERFLOW`. */
-  push(item: Queued<T>): 'queued' | 'dropped';
+  /**
+   * Adds a frame, making room by the overflow policy. `'throw'` throws `QUEUE_OVERFLOW`.
+   * With `wait` (the connection is open, the socket's buffer is only full for now) the limits
+   * do not apply: a burst on a healthy connection is never dropped.
+   */
+  push(item: Queued<T>, wait?: boolean): 'queued' | 'dropped';
+  /** Puts frames back at the head, in their order, whatever the limits (they were accepted already). */
+  back(list: Queued<T>[]): void;
   /** Takes the oldest frame out. */
   shift(): Queued<T> | undefined;
   /** Drops (and reports) every frame older than `ttl`. */
@@ -50,9 +56,9 @@ export const queue = <T>(o: QueueLimits, onDrop: (error: WebSocketClientError) =
     get length() {
       return items.length - head;
     },
-    push(item) {
+    push(item, wait) {
       q.expire(item.at);
-      const full = () => q.length >= o.maxSize || bytes + item.size > o.maxBytes;
+      const full = () => !wait && (q.length >= o.maxSize || bytes + item.size > o.maxBytes);
       if (full()) {
         const e = drop('QUEUE_OVERFLOW', item);
         if (o.overflow === 'throw') throw e;
@@ -77,6 +83,11 @@ export const queue = <T>(o: QueueLimits, onDrop: (error: WebSocketClientError) =
         }
       }
       return item;
+    },
+    back(list) {
+      items = list.concat(items.slice(head));
+      head = 0;
+      for (const i of list) bytes += i.size;
     },
     expire(now) {
       while (q.length && now - items[head]!.at > o.ttl) onDrop(drop('QUEUE_EXPIRED', q.shift()!));

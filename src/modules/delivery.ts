@@ -94,6 +94,7 @@ export const delivery = <In extends Message, Out>(
       if (id === undefined) return;
       inflight.delete(id); // a re-send moves to the end, keeping the order of the last writes
       inflight.set(id, { msg, w: ++writes });
+      return true; // delivery re-sends it on open itself: the client must not requeue it too
     },
     open() {
       if (resumeType) client.send({ type: resumeType, lastId: (asked = lastId ?? null) } as Out, { queue: false });

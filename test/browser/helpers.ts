@@ -166,3 +166,63 @@ export function framesOfType(
   }
   return out;
 }
+
+/** One connection to a {@link PageServer}: the text frames it read, in order. */
+export interface PageConn {
+  ws: import('ws').WebSocket;
+  frames: string[];
+  /** stop reading (the TCP window fills, the browser's `bufferedAmount` grows) */
+  pause(): void;
+  /** drop the TCP connection without a close frame */
+  kill(): void;
+}
+
+/** An HTTP server on 127.0.0.1 (port 0) serving a blank page that loads the `<script>` build, with a `ws` endpoint at `/ws`. */
+export interface PageServer {
+  url: string;
+  wsUrl: string;
+  conns: PageConn[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a {@link PageServer}. Its `ws` endpoint answers `{"type":"ping"}` with a pong (a
+ * well-behaved server) and records everything else; `onConnection` may pause a connection.
+ */
+export async function startPageServer(onConnection?: (conn: PageConn) => void): Promise<PageServer> {
+  const { createServer } = await import('node:http');
+  const { readFileSync } = await import('node:fs');
+  const { WebSocketServer } = await import('ws');
+  const sdk = readFileSync(new URL('../../dist/resilient-ws.min.js', import.meta.url));
+  const http = createServer((req, res) => {
+    if (req.url === '/sdk.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(sdk);
+    else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script src="/sdk.js"></script>');
+  });
+  const wss = new WebSocketServer({ server: http, path: '/ws' });
+  const conns: PageConn[] = [];
+  wss.on('connection', (ws) => {
+    const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    const conn: PageConn = { ws, frames: [], pause: () => socket.pause(), kill: () => socket.destroy() };
+    conns.push(conn);
+    ws.on('error', () => {});
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (text === '{"type":"ping"}') ws.send('{"type":"pong"}');
+      else conn.frames.push(text);
+    });
+    onConnection?.(conn);
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as import('node:net').AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    conns,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        http.close(() => resolve());
+      }),
+  };
+}

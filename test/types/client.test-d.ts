@@ -32,6 +32,12 @@ describe('typed dispatch', () => {
     });
   });
 
+  it('gives "?" handlers (messages without a string type) unknown', () => {
+    client.on('?', (msg) => {
+      expectTypeOf(msg).toEqualTypeOf<unknown>();
+    });
+  });
+
   it('rejects types the server does not send', () => {
     // @ts-expect-error: 'nope' is not a server message type
     client.on('nope', () => {});

@@ -1,3 +1,4 @@
+import { WebSocket as MockWebSocket } from 'mock-socket';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketClient, type WebSocketLike } from '../../src/index';
 import { makeClient, mockServer, type TestServer, tick } from './helpers';
@@ -125,6 +126,37 @@ describe('connecting', () => {
     await tick(100);
     expect(sockets).toHaveLength(2);
     client.dispose();
+  });
+});
+
+describe('listeners attached right after the constructor', () => {
+  it('see every state from connecting on, with autoConnect', async () => {
+    const client = new WebSocketClient({ url: srv.url, WebSocket: MockWebSocket as never, heartbeat: false });
+    const states: string[] = [];
+    client.onStateChange((s) => states.push(s));
+    expect(client.state).toBe('idle'); // the connect runs in a microtask, after this task's listeners
+    await tick();
+    expect(states).toEqual(['connecting', 'open']);
+    client.dispose();
+  });
+
+  it('connect() or close() in the same task wins over the deferred connect', async () => {
+    const a = new WebSocketClient({ url: srv.url, WebSocket: MockWebSocket as never, heartbeat: false });
+    a.connect();
+    const b = new WebSocketClient({ url: srv.url, WebSocket: MockWebSocket as never, heartbeat: false });
+    b.close();
+    await tick();
+    expect(a.state).toBe('open');
+    expect(b.state).toBe('closed');
+    expect(srv.sockets).toHaveLength(1);
+    a.dispose();
+  });
+
+  it('dispose() in the same task: no socket at all', async () => {
+    const c = new WebSocketClient({ url: srv.url, WebSocket: MockWebSocket as never });
+    c.dispose();
+    await tick();
+    expect(srv.sockets).toHaveLength(0);
   });
 });
 
@@ -306,9 +338,15 @@ describe('sending and the queue', () => {
       expect.objectContaining({ code: 'SERIALIZE_ERROR', data: circular }),
     );
     expect(() => client.send({ type: 'big', n: 10n } as never)).toThrowError(
-      expect.objectContaining({ code: 'SERIALIZE_ERROR' }),
+      expect.objectContaining({
+        code: 'SERIALIZE_ERROR',
+        message: 'SERIALIZE_ERROR: Do not know how to serialize a BigInt',
+        cause: expect.any(TypeError),
+      }),
     );
-    expect(() => client.send(undefined as never)).toThrowError(expect.objectContaining({ code: 'SERIALIZE_ERROR' }));
+    expect(() => client.send(undefined as never)).toThrowError(
+      expect.objectContaining({ code: 'SERIALIZE_ERROR', message: 'SERIALIZE_ERROR: serialize returned undefined' }),
+    );
     expect(client.queued).toBe(0);
     client.dispose();
   });
@@ -380,22 +418,46 @@ describe('close and dispose', () => {
     client.dispose();
   });
 
-  it('dispose() drops the queue and every handler and listener', async () => {
-    const { client } = makeClient(srv.url, { autoConnect: false });
+  it('dispose() drops every handler and listener, and reports what the queue held', async () => {
+    const warn = vi.fn();
+    const { client, errors } = makeClient(srv.url, { autoConnect: false, logger: { warn } });
     const handler = vi.fn();
     const listener = vi.fn();
     client.on('x', handler);
     client.onStateChange(listener);
     client.send({ type: 'q' });
+    listener.mockClear();
     client.dispose();
     expect(client.queued).toBe(0);
-    listener.mockClear();
-    client.connect();
+    expect(errors.map((e) => [e.code, e.data])).toEqual([['DISPOSED', { type: 'q' }]]);
+    // listeners are gone: later reports reach the logger only
+    expect(client.send({ type: 'late' })).toBe('dropped');
+    expect(warn).toHaveBeenCalledWith(
+      '[resilient-ws]',
+      expect.objectContaining({ code: 'DISPOSED', data: { type: 'late' } }),
+    );
+    expect(errors).toHaveLength(1);
+    expect(listener.mock.calls.map((c) => c[0])).toEqual(['closed']);
+  });
+
+  it('dispose() is final: send() is dropped and reported, connect() throws DISPOSED', async () => {
+    const warn = vi.fn();
+    const { client, errors } = makeClient(srv.url, { logger: { warn } });
     await tick();
-    srv.push({ type: 'x' });
-    await tick();
-    expect(handler).not.toHaveBeenCalled();
-    expect(listener).not.toHaveBeenCalled();
-    client.close();
+    client.dispose();
+    expect(client.send({ type: 'after' })).toBe('dropped');
+    expect(warn.mock.calls[0]![1]).toMatchObject({
+      code: 'DISPOSED',
+      message: 'DISPOSED: not sent',
+      data: { type: 'after' },
+    });
+    expect(() => client.connect()).toThrowError(
+      expect.objectContaining({ code: 'DISPOSED', message: 'DISPOSED: connect() after dispose()' }),
+    );
+    await tick(10_000);
+    expect(srv.sockets).toHaveLength(1);
+    expect(client.state).toBe('closed');
+    expect(errors).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -77,7 +77,9 @@ describe('receiving', () => {
     srv.push({ type: 'chat' });
     await tick();
     expect(after).toHaveBeenCalled();
-    expect(errors.map((e) => [e.code, e.cause, e.data])).toEqual([['HANDLER_ERROR', boom, { type: 'chat' }]]);
+    expect(errors.map((e) => [e.code, e.message, e.cause, e.data])).toEqual([
+      ['HANDLER_ERROR', 'HANDLER_ERROR: boom', boom, { type: 'chat' }],
+    ]);
     expect(client.state).toBe('open');
     client.dispose();
   });
@@ -90,6 +92,7 @@ describe('receiving', () => {
     srv.push({ type: 'chat' });
     await tick();
     expect(errors.map((e) => [e.code, e.data])).toEqual([['PARSE_ERROR', 'not json {']]);
+    expect(errors[0]!.message).toBe(`PARSE_ERROR: ${(errors[0]!.cause as Error).message}`);
     expect(chat).toHaveBeenCalledTimes(1);
     expect(client.state).toBe('open');
     client.dispose();
@@ -118,16 +121,51 @@ describe('receiving', () => {
   });
 
   it.each([[{ text: 'no type' }], [{ type: 42 }], [null], [[1, 2]], ['"a string"']])(
-    'a message without a string type (%j) is INVALID_MESSAGE',
+    'a message without a string type (%j) is INVALID_MESSAGE while no "?" handler listens, saying so',
     async (msg) => {
       const { client, errors } = await open();
+      const all = vi.fn();
+      client.on('*', all);
       srv.push(typeof msg === 'string' ? msg : JSON.stringify(msg));
       await tick();
-      expect(errors.map((e) => e.code)).toEqual(['INVALID_MESSAGE']);
+      expect(errors.map((e) => [e.code, e.message])).toEqual([
+        ['INVALID_MESSAGE', `INVALID_MESSAGE: no string "type" (see on('?'))`],
+      ]);
+      expect(all).not.toHaveBeenCalled();
       expect(client.state).toBe('open');
       client.dispose();
     },
   );
+
+  it.each([[{ error: 'invalid token' }], [{ type: 42 }], [null], [[1, 2]], ['"a string"']])(
+    'a message without a string type (%j) goes to "?" handlers, and is no error then',
+    async (msg) => {
+      const { client, errors } = await open();
+      const untyped = vi.fn();
+      const typed = vi.fn();
+      client.on('?', untyped);
+      client.on('*', typed);
+      srv.push(typeof msg === 'string' ? msg : JSON.stringify(msg));
+      srv.push({ type: 'chat' });
+      await tick();
+      expect(untyped.mock.calls).toEqual([[typeof msg === 'string' ? JSON.parse(msg) : msg]]);
+      expect(typed.mock.calls).toEqual([[{ type: 'chat' }]]);
+      expect(errors).toEqual([]);
+      client.dispose();
+    },
+  );
+
+  it('once("?") takes one untyped message; after off, they are reported again', async () => {
+    const { client, errors } = await open();
+    const h = vi.fn();
+    client.once('?', h);
+    srv.push({ error: 'a' });
+    srv.push({ error: 'b' });
+    await tick();
+    expect(h.mock.calls).toEqual([[{ error: 'a' }]]);
+    expect(errors.map((e) => e.data)).toEqual([{ error: 'b' }]);
+    client.dispose();
+  });
 
   it('__proto__, constructor and toString are plain message types', async () => {
     const { client, errors } = await open<{ type: string }>();

@@ -80,4 +80,29 @@ describe('heartbeat', () => {
     hb.stop();
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('start(true) probes at once', () => {
+    hb.start(true);
+    expect(pings).toBe(1);
+    vi.advanceTimersByTime(500);
+    expect(deaths).toBe(1);
+  });
+
+  it('once stopped, verify sends nothing; a proof of life restarts the cycle', () => {
+    hb.start();
+    hb.stop();
+    hb.verify();
+    expect(pings).toBe(0);
+    hb.alive(true);
+    vi.advanceTimersByTime(1000);
+    expect(pings).toBe(1);
+  });
+
+  it('a proof of life while running with no ping out changes nothing', () => {
+    hb.start();
+    vi.advanceTimersByTime(900);
+    hb.alive(false);
+    vi.advanceTimersByTime(100);
+    expect(pings).toBe(1);
+  });
 });

@@ -342,12 +342,9 @@ describe('useWebSocket', () => {
     unmount();
     expect(client.state).toBe('closed');
     await gone(server);
-    // dispose dropped every handler: reconnecting by hand delivers nothing to the old one
-    client.connect();
-    await opened(client);
-    push(server, { type: 'chat', text: 'late' });
+    // dispose is final: the client cannot be brought back
+    expect(() => client.connect()).toThrowError(expect.objectContaining({ code: 'DISPOSED' }));
     expect(handler).not.toHaveBeenCalled();
-    client.close();
   });
 
   it('creates a new client when url changes and disposes the old one', async () => {
