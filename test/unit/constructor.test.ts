@@ -64,7 +64,7 @@ describe('new WebSocketClient(url, options?)', () => {
 
   it('checks a url given first like options.url', () => {
     expect(() => new WebSocketClient('ftp://x', { autoConnect: false })).toThrowError(
-      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/^options\.url /) }),
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/^INVALID_OPTIONS: options\.url /) }),
     );
   });
 
@@ -88,24 +88,24 @@ describe('an unknown option names the closest known one', () => {
     // an option of a group, given at the top level
     [
       { shouldReconnect: () => true },
-      'options.shouldReconnect is not an option; did you mean reconnect.shouldReconnect?',
+      'INVALID_OPTIONS: options.shouldReconnect is not an option; did you mean reconnect.shouldReconnect?',
     ],
-    [{ maxAttempts: 3 }, 'options.maxAttempts is not an option; did you mean reconnect.maxAttempts?'],
+    [{ maxAttempts: 3 }, 'INVALID_OPTIONS: options.maxAttempts is not an option; did you mean reconnect.maxAttempts?'],
     // typos, at the top level and in a group
-    [{ reconect: {} }, 'options.reconect is not an option; did you mean reconnect?'],
-    [{ hearbeat: false }, 'options.hearbeat is not an option; did you mean heartbeat?'],
-    [{ websocket: null }, 'options.websocket is not an option; did you mean WebSocket?'],
+    [{ reconect: {} }, 'INVALID_OPTIONS: options.reconect is not an option; did you mean reconnect?'],
+    [{ hearbeat: false }, 'INVALID_OPTIONS: options.hearbeat is not an option; did you mean heartbeat?'],
+    [{ websocket: null }, 'INVALID_OPTIONS: options.websocket is not an option; did you mean WebSocket?'],
     [
       { reconnect: { maxAttemps: 3 } },
-      'options.reconnect.maxAttemps is not an option; did you mean reconnect.maxAttempts?',
+      'INVALID_OPTIONS: options.reconnect.maxAttemps is not an option; did you mean reconnect.maxAttempts?',
     ],
-    [{ queue: { maxsize: 3 } }, 'options.queue.maxsize is not an option; did you mean queue.maxSize?'],
+    [{ queue: { maxsize: 3 } }, 'INVALID_OPTIONS: options.queue.maxsize is not an option; did you mean queue.maxSize?'],
     // an option of another group
-    [{ reconnect: { interval: 1 } }, 'options.reconnect.interval is not an option; did you mean heartbeat.interval?'],
+    [{ reconnect: { interval: 1 } }, 'INVALID_OPTIONS: options.reconnect.interval is not an option; did you mean heartbeat.interval?'],
     // a top-level option given in a group
     [
       { reconnect: { connectTimeout: 1 } },
-      'options.reconnect.connectTimeout is not an option; did you mean connectTimeout?',
+      'INVALID_OPTIONS: options.reconnect.connectTimeout is not an option; did you mean connectTimeout?',
     ],
   ])('%j', (o, expected) => {
     expect(message(o)).toBe(expected);
@@ -114,21 +114,21 @@ describe('an unknown option names the closest known one', () => {
   it('prefers a name of the same group when two are as near', () => {
     // `timeout` is both `heartbeat.timeout` and `auth.timeout`
     expect(message({ auth: { message: {}, timout: 1 } })).toBe(
-      'options.auth.timout is not an option; did you mean auth.timeout?',
+      'INVALID_OPTIONS: options.auth.timout is not an option; did you mean auth.timeout?',
     );
     expect(message({ heartbeat: { timout: 1 } })).toBe(
-      'options.heartbeat.timout is not an option; did you mean heartbeat.timeout?',
+      'INVALID_OPTIONS: options.heartbeat.timout is not an option; did you mean heartbeat.timeout?',
     );
   });
 
   it('prefers the fewest edits over its own group', () => {
     // `url` is 2 edits from `ttl`, at the top level; `queue.ttl` is 0
-    expect(message({ ttl: 1000 })).toBe('options.ttl is not an option; did you mean queue.ttl?');
+    expect(message({ ttl: 1000 })).toBe('INVALID_OPTIONS: options.ttl is not an option; did you mean queue.ttl?');
   });
 
   it('says nothing more when no name is near', () => {
-    expect(message({ reconnectDecay: 1.5 })).toBe('options.reconnectDecay is not an option');
-    expect(message({ foo: 1 })).toBe('options.foo is not an option');
-    expect(message({ reconnect: { zzz: 1 } })).toBe('options.reconnect.zzz is not an option');
+    expect(message({ reconnectDecay: 1.5 })).toBe('INVALID_OPTIONS: options.reconnectDecay is not an option');
+    expect(message({ foo: 1 })).toBe('INVALID_OPTIONS: options.foo is not an option');
+    expect(message({ reconnect: { zzz: 1 } })).toBe('INVALID_OPTIONS: options.reconnect.zzz is not an option');
   });
 });

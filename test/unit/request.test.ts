@@ -161,7 +161,7 @@ describe('request with the reply type named ({ reply })', () => {
     await tick();
     expect(await r).toMatchObject({
       code: 'INVALID_MESSAGE',
-      message: 'reply of type result, not balance',
+      message: 'INVALID_MESSAGE: reply of type result, not balance',
       data: { type: 'result', value: 'A' },
     });
     expect(handler).not.toHaveBeenCalled(); // still the request's reply, not a message for handlers

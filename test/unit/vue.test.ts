@@ -448,12 +448,10 @@ describe('useWebSocket', () => {
     wrapper.unmount();
     expect(client.state).toBe('closed');
     await gone(server);
-    // dispose dropped every handler: reconnecting by hand delivers nothing to the old one
-    client.connect();
-    await opened(client);
-    push(server, { type: 'chat', text: 'late' });
+    // disposed, not merely closed: it can never connect again, so no handler can fire
+    expect(() => client.connect()).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+    expect(client.send({ type: 'say', text: 'late' })).toBe('dropped');
     expect(handler).not.toHaveBeenCalled();
-    client.close();
   });
 
   it('removes every page listener the client added once the component unmounts', async () => {
