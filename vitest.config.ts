@@ -5,6 +5,7 @@ const alias = {
   'resilient-ws/react': fileURLToPath(new URL('./src/react.ts', import.meta.url)),
   'resilient-ws/delivery': fileURLToPath(new URL('./src/delivery.ts', import.meta.url)),
   'resilient-ws/request': fileURLToPath(new URL('./src/request.ts', import.meta.url)),
+  'resilient-ws/shared': fileURLToPath(new URL('./src/shared.ts', import.meta.url)),
   'resilient-ws': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
 };
 

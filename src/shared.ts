@@ -1,0 +1,2 @@
+// Entry of `resilient-ws/shared`: one connection for all tabs.
+export * from './modules/shared';
