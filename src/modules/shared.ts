@@ -1,5 +1,5 @@
 import { type ClientOptions, type Message, WebSocketClient } from 'resilient-ws';
-import { Link } from './shared/link';
+import { type Link, link } from './shared/link';
 
 /** Options of {@link sharedClient}: every {@link ClientOptions} option, and `name`. */
 export interface SharedOptions<In = Message, Out = Message> extends ClientOptions<In, Out> {
@@ -24,46 +24,44 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
     const { name, ...o } = options;
     const u = o.url;
     const g = globalThis as { navigator?: Navigator; BroadcastChannel?: unknown };
-    const link =
+    const l =
       g.navigator?.locks && g.BroadcastChannel
-        ? new Link<In, Out>(`resilient-ws:${name ?? (typeof u === 'function' ? 'resilient-ws' : String(u))}`, o)
+        ? link<In, Out>(`resilient-ws:${name ?? (typeof u === 'function' ? 'resilient-ws' : String(u))}`, o, {
+            report: (e) => this.report(e),
+            heard: (ms) => {
+              for (const f of this.heardListeners) f(ms);
+            },
+          })
         : undefined;
     super(
-      link
+      l
         ? {
             ...o,
             // this tab's client talks to the leader through a stand-in socket: the leader
             // authenticates, runs the heartbeat and decides when to reconnect, for every tab
-            url: 'ws://shared',
-            WebSocket: link.socket(),
+            url: 'ws://-',
+            WebSocket: l._socket,
             auth: undefined,
             heartbeat: false,
             authFailureCodes: [],
-            connectTimeout: 2 ** 31 - 1,
-            reconnect: { initialDelay: 0, shouldReconnect: () => !link.ended },
+            connectTimeout: 2e9,
+            reconnect: { initialDelay: 0, shouldReconnect: () => !l._ended },
             autoConnect: false,
           }
         : { ...o, autoConnect: false },
     );
-    this.link = link;
-    if (link)
-      link.owner = {
-        report: (e) => this.report(e),
-        heard: (ms) => {
-          for (const f of this.heardListeners) f(ms);
-        },
-      };
+    this.link = l;
     if (o.autoConnect !== false) this.connect();
   }
 
   /** Whether this tab holds the connection: the leader, or a client of its own where sharing is not possible. */
   get leader(): boolean {
-    return !this.link || !!this.link.hub;
+    return !this.link || !!this.link._hub;
   }
 
   /** Round trip of the leader's last heartbeat, ms. */
   override get latency(): number | undefined {
-    return this.link ? this.link.latency : super.latency;
+    return this.link ? this.link._latency : super.latency;
   }
 
   /** Listen to the leader's heartbeat round trips, ms. Returns the unsubscribe function. */
@@ -79,7 +77,7 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
    */
   override close(code?: number, reason?: string): void {
     super.close(code, reason);
-    this.link?.leave();
+    this.link?._leave();
   }
 
   /** `close()`, then drop the queue and every listener, handler and plugin. */
