@@ -224,10 +224,12 @@ export const link = <In extends Message, Out>(
     if (k === 'b') {
       state = m.s;
       if (m.s === 'closed') {
-        // the leader's client gave up (closed for good, refused, out of attempts): so does every tab
+        // the leader's client gave up (closed for good, refused, out of attempts): so does every
+        // tab. The leader lets go of the lock last, once the others are out of the line for it.
         self._ended = true;
         drop(m.c ?? HANDOVER);
-        return leave();
+        if (!hub) return leave();
+        return void setTimeout(() => ws || leave(), BEAT);
       }
       if (m.s !== 'open') drop(m.c ?? HANDOVER);
       sync();
