@@ -218,7 +218,7 @@ describe('sharedClient', () => {
     // another tab took the lock while A was stalled, and A has not heard of it yet
     locks
       .tab('Z')
-      .request(KEY, { steal: true, quiet: true }, () => new Promise(() => {}))
+      .request(KEY, { steal: true, quiet: true } as LockOptions, () => new Promise(() => {}))
       .catch(() => {});
     vi.setSystemTime(Date.now() + 3000); // A's event loop stood still for 3 s
     const before = server.frames.length;
