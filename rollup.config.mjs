@@ -75,4 +75,18 @@ export default [
       plugins: [min()],
     },
   },
+  // One connection for all tabs, for a <script> tag after the core: `ResilientWS.sharedClient`.
+  {
+    input: 'src/shared.ts',
+    external: ['resilient-ws'],
+    plugins: [ts()],
+    output: {
+      file: 'dist/resilient-ws.shared.min.js',
+      format: 'iife',
+      name: 'ResilientWS',
+      extend: true,
+      globals: { 'resilient-ws': 'ResilientWS' },
+      plugins: [min()],
+    },
+  },
 ];

@@ -185,6 +185,12 @@ describe('sharedClient in Chromium', () => {
   it('every page receives every broadcast, in order', async () => {
     const list = await pages(3);
     for (let i = 0; i < 30; i++) conns[0]!.ws.send(JSON.stringify({ type: 'news', i }));
+    await until(
+      () => Promise.all(list.map((p) => p.evaluate(() => window.got.length >= 30))).then((a) => a.every(Boolean)),
+      5000,
+    ).catch(() => {
+      throw new Error(`connections: ${conns.length}`);
+    });
     for (const p of list) {
       await p.waitForFunction(() => window.got.filter((m) => m.type === 'news').length >= 30);
       expect(await p.evaluate(() => window.got.filter((m) => m.type === 'news').map((m) => m.i))).toEqual(range(30));
