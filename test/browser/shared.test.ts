@@ -10,6 +10,7 @@ import { build } from 'esbuild';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { startDemoServer } from '../../demo/server';
 import { launchChromium } from './helpers';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -314,4 +315,27 @@ describe('sharedClient in Chromium', () => {
       for (const n of ['0', '1']) expect(new Set(said().get(how + n))).toEqual(new Set(range(30)));
       await until(() => open().length === 1);
     });
+});
+
+describe('the demo pages, shared across tabs', () => {
+  it('three tabs (plain and React) hold one connection in /stats, and one of them is the leader', async () => {
+    const demo = await startDemoServer({ port: 0, quiet: true });
+    try {
+      const tabs: Page[] = [];
+      for (const path of ['/?shared', '/react.html?shared', '/?shared']) {
+        const page = await context.newPage();
+        await page.goto(demo.url + path);
+        tabs.push(page);
+      }
+      for (const p of tabs) await p.locator('#state[data-state="open"]').waitFor({ timeout: 15_000 });
+      const stats = (await (await fetch(`${demo.url}/stats`)).json()) as { connections: number };
+      expect(stats.connections).toBe(1);
+      const roles = await Promise.all(tabs.map((p) => p.locator('#tab-role').textContent()));
+      expect(roles.filter((r) => r?.startsWith('leader'))).toHaveLength(1);
+      expect(roles.filter((r) => r?.startsWith('follower'))).toHaveLength(2);
+      expect(await tabs[0]!.locator('#share-tabs').isChecked()).toBe(true);
+    } finally {
+      await demo.close();
+    }
+  });
 });
