@@ -4,6 +4,7 @@
 // (pages, crashes, a stalled event loop) is in test/browser/shared.test.ts.
 import { WebSocket as MockWebSocket } from 'mock-socket';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { delivery } from '../../src/delivery';
 import { request } from '../../src/request';
 import { type SharedClient, type SharedOptions, sharedClient } from '../../src/shared';
 import { mockServer, type TestServer } from './helpers';
@@ -164,6 +165,22 @@ describe('sharedClient', () => {
     const reply = request(b.c, { type: 'time' });
     await pass(50);
     await expect(reply).resolves.toMatchObject({ type: 'time', now: 1 });
+  });
+
+  it("`delivery` works through a follower: ids on its frames, the server's acks reach it", async () => {
+    tab('A');
+    await pass(50);
+    const b = tab('B');
+    await pass(50);
+    const d = delivery(b.c);
+    for (let i = 0; i < 3; i++) b.c.send({ type: 'say', i });
+    await pass(20);
+    const ids = said().map((m) => (m as { id?: string }).id);
+    expect(ids).toHaveLength(3);
+    expect(d.unacked).toBe(3);
+    server.push({ type: 'ack', ids });
+    await pass(20);
+    expect(d.unacked).toBe(0);
   });
 
   it("a reconnect of the leader's client is a reconnect in every tab: each sees `open` again", async () => {
