@@ -276,6 +276,24 @@ describe('sharedClient', () => {
     expect(server.sockets).toHaveLength(1);
   });
 
+  it('entering the back/forward cache, a tab leaves (the socket closes with the last); shown again, it rejoins', async () => {
+    const a = tab('A');
+    await pass(50);
+    const b = tab('B');
+    await pass(50);
+    // both tabs live in this one window, so both go into the cache and come back together
+    window.dispatchEvent(Object.assign(new Event('pagehide'), { persisted: true }));
+    await pass(50);
+    expect(server.sockets[0]!.readyState).toBe(3);
+    expect(locks.holder).toBeUndefined();
+    window.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
+    await pass(50);
+    expect(server.sockets).toHaveLength(2);
+    expect(server.sockets[1]!.readyState).toBe(1);
+    expect([a.c.state, b.c.state]).toEqual(['open', 'open']);
+    expect([a.c.leader, b.c.leader].filter(Boolean)).toHaveLength(1);
+  });
+
   it('the leader giving up closes every tab', async () => {
     const a = tab('A', { reconnect: false });
     await pass(50);
