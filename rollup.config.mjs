@@ -4,10 +4,10 @@ import { transform } from 'esbuild';
 import { dts } from 'rollup-plugin-dts';
 import esbuild from 'rollup-plugin-esbuild';
 
-// Library entries published for bundlers: readable code, `mitt`, `react` and `vue` stay imports,
+// Library entries published for bundlers: readable code, `react` and `vue` stay imports,
 // and the add-ons import the core as `resilient-ws`, so an app never holds two clients.
-const entries = ['index', 'react', 'vue', 'delivery', 'request'];
-const external = ['mitt', 'react', 'vue', 'resilient-ws'];
+const entries = ['index', 'react', 'vue', 'delivery', 'request', 'shared'];
+const external = ['react', 'vue', 'resilient-ws'];
 const ts = () => esbuild({ target: 'es2021' });
 // Private members are named `_x` in the source; renaming them to a letter or two is safe (no
 // code outside a bundle may touch them) and is most of what keeps the core within its budget.
@@ -50,7 +50,7 @@ export default [
       { file: `dist/${name}.d.cts`, format: 'es' },
     ],
   })),
-  // CDN builds: self-contained, mitt bundled, minified.
+  // CDN builds: self-contained, minified.
   {
     input: 'src/browser.ts',
     plugins: [resolve(), ts()],
@@ -68,6 +68,20 @@ export default [
     plugins: [ts()],
     output: {
       file: 'dist/resilient-ws.extras.min.js',
+      format: 'iife',
+      name: 'ResilientWS',
+      extend: true,
+      globals: { 'resilient-ws': 'ResilientWS' },
+      plugins: [min()],
+    },
+  },
+  // One connection for all tabs, for a <script> tag after the core: `ResilientWS.sharedClient`.
+  {
+    input: 'src/shared.ts',
+    external: ['resilient-ws'],
+    plugins: [ts()],
+    output: {
+      file: 'dist/resilient-ws.shared.min.js',
       format: 'iife',
       name: 'ResilientWS',
       extend: true,

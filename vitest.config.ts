@@ -6,6 +6,7 @@ const alias = {
   'resilient-ws/vue': fileURLToPath(new URL('./src/vue.ts', import.meta.url)),
   'resilient-ws/delivery': fileURLToPath(new URL('./src/delivery.ts', import.meta.url)),
   'resilient-ws/request': fileURLToPath(new URL('./src/request.ts', import.meta.url)),
+  'resilient-ws/shared': fileURLToPath(new URL('./src/shared.ts', import.meta.url)),
   'resilient-ws': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
 };
 

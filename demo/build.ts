@@ -41,6 +41,8 @@ export async function buildDemo(): Promise<void> {
     'request.mjs',
     'resilient-ws.min.js',
     'resilient-ws.extras.min.js',
+    'shared.mjs',
+    'resilient-ws.shared.min.js',
   ].filter((f) => !existsSync(dist(f)));
   if (missing.length > 0) {
     throw new Error(`dist/${missing.join(', dist/')} missing: run \`npm run build\` first`);
@@ -63,6 +65,7 @@ export async function buildDemo(): Promise<void> {
       'resilient-ws/react': dist('react.mjs'),
       'resilient-ws/delivery': dist('delivery.mjs'),
       'resilient-ws/request': dist('request.mjs'),
+      'resilient-ws/shared': dist('shared.mjs'),
     },
     define: { 'process.env.NODE_ENV': '"development"' },
     metafile: true,

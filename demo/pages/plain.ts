@@ -3,6 +3,7 @@
 // Everything the user or the server writes is rendered with `textContent`.
 import type { State, StateDetail, WebSocketClient, WebSocketClientError } from 'resilient-ws';
 import type { ChatMsg, ClientMsg, PriceMsg, ServerMsg } from '../protocol';
+import { SHARE_NAME, SHARED, setShared, tabRole } from './share-tabs';
 import {
   type ChaosAction,
   chaos,
@@ -20,7 +21,8 @@ declare global {
   /** Set by `<script src="/dist/resilient-ws.min.js">`, and `…extras.min.js` (delivery, request). */
   const ResilientWS: typeof import('resilient-ws') &
     typeof import('resilient-ws/delivery') &
-    typeof import('resilient-ws/request');
+    typeof import('resilient-ws/request') &
+    typeof import('resilient-ws/shared');
   interface Window {
     /** For a browser test or the console. */
     demo?: { client: WebSocketClient<ServerMsg, ClientMsg>; tokens: TokenSource };
@@ -71,7 +73,11 @@ let room: string | undefined = 'lobby';
 const seenChat = new Set<number>();
 
 // connected at the end of this script, once every listener is in place to see it
-const client = new ResilientWS.WebSocketClient<ServerMsg, ClientMsg>({ ...demoOptions(tokens), autoConnect: false });
+const options = { ...demoOptions(tokens), autoConnect: false };
+// "share across tabs": one connection for every tab of the demo (resilient-ws/shared)
+const client = SHARED
+  ? ResilientWS.sharedClient<ServerMsg, ClientMsg>({ ...options, name: SHARE_NAME })
+  : new ResilientWS.WebSocketClient<ServerMsg, ClientMsg>(options);
 // at-least-once: chat messages carry ids until acked; missed chat is replayed after a reconnect
 const delivery = ResilientWS.delivery(client, { resume: true });
 window.demo = { client, tokens };
@@ -93,6 +99,7 @@ function renderStatus(): void {
   $('attempt').textContent = client.state === 'reconnecting' ? String(client.attempt) : '–';
   $('countdown').textContent = client.state === 'reconnecting' ? fmtCountdown(retryAt) : '–';
   $('token-info').textContent = tokens.describe();
+  $('tab-role').textContent = tabRole(client);
 }
 
 client.onStateChange((state: State, detail: StateDetail) => {
@@ -224,6 +231,9 @@ $<HTMLInputElement>('short-token').addEventListener('change', (e) => {
   );
   renderStatus();
 });
+
+$<HTMLInputElement>('share-tabs').checked = SHARED;
+$<HTMLInputElement>('share-tabs').addEventListener('change', (e) => setShared((e.target as HTMLInputElement).checked));
 
 $('connect').addEventListener('click', () => client.connect());
 $('server-time').addEventListener('click', async () => {

@@ -15,9 +15,12 @@ import {
   WebSocketProvider,
 } from 'resilient-ws/react';
 import { request } from 'resilient-ws/request';
+import { sharedClient } from 'resilient-ws/shared';
 import type { ChatMsg, ClientMsg, PriceMsg, ServerMsg } from '../protocol';
+import { SHARE_NAME, SHARED, setShared, tabRole } from './share-tabs';
 import {
   chaos,
+  type DemoOptions,
   demoOptions,
   fmtChange,
   fmtCountdown,
@@ -83,10 +86,32 @@ function useTick(ms: number): void {
   }, [ms]);
 }
 
+/**
+ * "Share across tabs": like `useWebSocket`, with a client from `sharedClient`. A StrictMode
+ * unmount disposes the first one (its tab leaves), so a remount makes another.
+ */
+function useSharedClient(options: DemoOptions): DemoClient {
+  const make = () => sharedClient<ServerMsg, ClientMsg>({ ...options, name: SHARE_NAME, autoConnect: false });
+  const [client, set] = useState(make);
+  const disposed = useRef<DemoClient | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the options count only when a client is made
+  useEffect(() => {
+    if (disposed.current === client) return set(make());
+    client.connect();
+    return () => {
+      disposed.current = client;
+      client.dispose();
+    };
+  }, [client]);
+  return client;
+}
+
+const useClient: (options: DemoOptions) => DemoClient = SHARED ? useSharedClient : useWebSocket;
+
 function App() {
   const [tokens] = useState(() => new TokenSource(logStore.add));
   // `url` is a function, so this is one client for the page's life (StrictMode included).
-  const client = useWebSocket<ServerMsg, ClientMsg>(demoOptions(tokens));
+  const client = useClient(demoOptions(tokens));
   useEffect(() => {
     window.demo = { client, tokens };
   }, [client, tokens]);
@@ -200,6 +225,13 @@ function ConnectionPanel({ tokens, unacked }: { tokens: TokenSource; unacked: nu
           }}
         />{' '}
         short-lived token (20 s, fetched in the auth factory)
+      </label>
+      <label>
+        <input type="checkbox" id="share-tabs" checked={SHARED} onChange={(e) => setShared(e.target.checked)} /> share
+        across tabs:{' '}
+        <span id="tab-role" data-testid="tab-role">
+          {tabRole(client)}
+        </span>
       </label>
       <div className="buttons">
         <button type="button" id="connect" onClick={() => client.connect()}>

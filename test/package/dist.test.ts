@@ -319,3 +319,27 @@ describe('importing the core', () => {
     }
   });
 });
+
+describe('resilient-ws/shared builds', () => {
+  type Shared = typeof import('resilient-ws/shared');
+  const sharedBuilds: [string, () => Promise<Shared>][] = [
+    ['ESM dist/shared.mjs', () => loadEsm('shared.mjs')],
+    ['CJS dist/shared.cjs', async () => loadCjs('shared.cjs')],
+  ];
+
+  it.each(sharedBuilds)('%s: in Node (no Web Locks) a client of its own, that works', async (_name, load) => {
+    const { sharedClient } = await load();
+    const server = await startServer();
+    const client = sharedClient<ServerMsg, ClientMsg>({
+      url: server.url,
+      WebSocket: WebSocket as unknown as Core.WebSocketConstructor,
+      auth: { type: 'auth', token: 'secret' },
+      heartbeat: false,
+    });
+    const welcome = new Promise((r) => client.on('welcome', r));
+    expect(await welcome).toEqual({ type: 'welcome', user: 'ada' });
+    expect(client.leader).toBe(true);
+    client.dispose();
+    expect(await server.closed).toBe(1000);
+  });
+});

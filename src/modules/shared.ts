@@ -1,0 +1,110 @@
+import { type ClientOptions, type Message, WebSocketClient } from 'resilient-ws';
+import { type Link, link } from './shared/link';
+
+/** Options of {@link sharedClient}: every {@link ClientOptions} option, and `name`. */
+export interface SharedOptions<In = Message, Out = Message> extends ClientOptions<In, Out> {
+  /**
+   * Tabs that use the same name (on one origin, in one browser profile) share one connection.
+   * @default the URL when it is a string or URL; `'resilient-ws'` for a URL function
+   */
+  name?: string;
+}
+
+/**
+ * A {@link WebSocketClient} whose connection is shared by every tab that uses the same `name`.
+ * See {@link sharedClient}.
+ */
+export class SharedClient<In extends Message = Message, Out = Message> extends WebSocketClient<In, Out> {
+  // No `_` names here: the build shortens those per file, so they could meet the core's own.
+  private link?: Link<In, Out>;
+  private heardListeners = new Set<(ms: number) => void>();
+
+  /** @throws {@link WebSocketClientError} `INVALID_OPTIONS`, naming the option */
+  constructor(options: SharedOptions<In, Out>) {
+    const { name, ...o } = options;
+    const u = o.url;
+    const g = globalThis as { navigator?: Navigator; BroadcastChannel?: unknown };
+    const l =
+      g.navigator?.locks && g.BroadcastChannel
+        ? link<In, Out>(`resilient-ws:${name ?? (typeof u === 'function' ? 'resilient-ws' : String(u))}`, o, {
+            report: (e) => this.report(e),
+            heard: (ms) => {
+              for (const f of this.heardListeners) f(ms);
+            },
+          })
+        : undefined;
+    super(
+      l
+        ? {
+            ...o,
+            // this tab's client talks to the leader through a stand-in socket: the leader
+            // authenticates, runs the heartbeat and decides when to reconnect, for every tab
+            url: 'ws://-',
+            WebSocket: l._socket,
+            auth: undefined,
+            heartbeat: false,
+            authFailureCodes: [],
+            connectTimeout: 2e9,
+            reconnect: { initialDelay: 0, shouldReconnect: () => !l._ended },
+            autoConnect: false,
+          }
+        : { ...o, autoConnect: false },
+    );
+    this.link = l;
+    if (o.autoConnect !== false) this.connect();
+  }
+
+  /** Whether this tab holds the connection: the leader, or a client of its own where sharing is not possible. */
+  get leader(): boolean {
+    return !this.link || !!this.link._hub;
+  }
+
+  /** Round trip of the leader's last heartbeat, ms. */
+  override get latency(): number | undefined {
+    return this.link ? this.link._latency : super.latency;
+  }
+
+  /** Listen to the leader's heartbeat round trips, ms. Returns the unsubscribe function. */
+  override onLatency(listener: (ms: number) => void): () => void {
+    if (!this.link) return super.onLatency(listener);
+    this.heardListeners.add(listener);
+    return () => this.heardListeners.delete(listener);
+  }
+
+  /**
+   * Detach this tab: its client closes; the connection stays up for the other tabs (a leader
+   * hands it over) and closes with the last one.
+   */
+  override close(code?: number, reason?: string): void {
+    super.close(code, reason);
+    this.link?._leave();
+  }
+
+  /** `close()`, then drop the queue and every listener, handler and plugin. */
+  override dispose(): void {
+    super.dispose();
+    this.heardListeners.clear();
+  }
+}
+
+/**
+ * One connection for all tabs: a client with the {@link WebSocketClient} API whose socket is
+ * shared by every tab (same origin, same browser profile) that uses the same `name`.
+ *
+ * One tab, the leader, elected with a Web Lock, owns the socket and runs a real client with
+ * these options (auth, heartbeat, reconnect); the others talk to it over a BroadcastChannel.
+ * Every tab gets every incoming message and sees every (re)open; each tab's sends go out in its
+ * own order. When the leader closes, crashes, navigates away or stops answering (frozen, hung),
+ * another tab takes over within 2 s; a handover is a reconnect for every tab, and what a tab sent
+ * but the old leader did not confirm writing is sent again through the new one.
+ *
+ * Where Web Locks or BroadcastChannel are missing (Node, server rendering, old browsers) it is a
+ * client of its own, with the same API.
+ *
+ * @typeParam In - the union of messages the server sends
+ * @typeParam Out - the union of messages the client sends
+ * @throws {@link WebSocketClientError} `INVALID_OPTIONS`, naming the option
+ */
+export const sharedClient = <In extends Message = Message, Out = Message>(
+  options: SharedOptions<In, Out>,
+): SharedClient<In, Out> => new SharedClient(options);
