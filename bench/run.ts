@@ -1,6 +1,8 @@
 // `npm run bench [-- name…]`: runs each benchmark in a fresh Node process (its own heap and
 // JIT state, `--expose-gc`), prints one table, writes bench/results/latest.json.
 // Names: echo, echo-browser, queue, dispatch, storm (default: all). Needs `npm run build`.
+// Figures that name a `client` go into the side-by-side table (one column per client), the others
+// into the main table. `BENCH_QUICK=1`: one round each, to try the harness (figures meaningless).
 import { execFile, execSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -30,25 +32,49 @@ const child = async (name: string): Promise<void> => {
   process.exit(0); // a bench that leaked a handle must not hang the suite
 };
 
-const table = (figures: Figure[]): string => {
-  const rows = [
-    ['benchmark', 'metric', 'value', 'target', ''],
-    ...figures.map((f) => [
-      f.bench,
-      f.metric,
-      `${f.value.toLocaleString('en-US')}${f.unit ? ` ${f.unit}` : ''}`,
-      f.target ?? '',
-      f.ok === undefined ? '' : f.ok ? 'ok' : 'MISS',
-    ]),
-  ];
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length))) ?? [];
+const value = (f: Figure): string => `${f.value.toLocaleString('en-US')}${f.unit ? ` ${f.unit}` : ''}`;
+const verdict = (f: Figure): string => (f.ok === undefined ? '' : f.ok ? 'ok' : 'MISS');
+
+/** A markdown table; columns listed in `right` are right-aligned. */
+const markdown = (rows: string[][], right: number[]): string => {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   const line = (r: string[]) =>
-    `| ${r.map((c, i) => (i === 2 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ')} |`;
+    `| ${widths.map((w, i) => (right.includes(i) ? (r[i] ?? '').padStart(w) : (r[i] ?? '').padEnd(w))).join(' | ')} |`;
   return [
     line(rows[0] as string[]),
-    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    `|${widths.map((w, i) => (right.includes(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`,
     ...rows.slice(1).map(line),
   ].join('\n');
+};
+
+const table = (figures: Figure[]): string =>
+  markdown(
+    [
+      ['benchmark', 'metric', 'value', 'target', ''],
+      ...figures.map((f) => [f.bench, f.metric, value(f), f.target ?? '', verdict(f)]),
+    ],
+    [2],
+  );
+
+/**
+ * The side-by-side table: one row per workload (a figure's `bench`, with its unit), one column
+ * per client, each cell its value, its ratio to the first client's (the raw socket) and its note;
+ * the targets in the last column.
+ */
+const sideBySide = (figures: Figure[]): string => {
+  const clients = [...new Set(figures.map((f) => f.client as string))];
+  const rows = [...new Set(figures.map((f) => f.bench))].map((bench) => {
+    const mine = figures.filter((f) => f.bench === bench);
+    const cell = (c: string) => {
+      const f = mine.find((x) => x.client === c);
+      if (!f) return '';
+      const ratio = f.ratio === undefined || c === clients[0] ? '' : ` (${f.ratio.toFixed(2)}×)`;
+      return `${f.value.toLocaleString('en-US')}${ratio}${f.note ? ` · ${f.note}` : ''}`;
+    };
+    const targets = mine.filter((f) => f.target).map((f) => `${f.client} ${f.target}: ${verdict(f)}`);
+    return [`${bench}, ${mine[0]?.unit}`, ...clients.map(cell), targets.join('; ')];
+  });
+  return markdown([['workload', ...clients, 'target'], ...rows], []);
 };
 
 const parent = async (names: string[]): Promise<void> => {
@@ -81,7 +107,11 @@ const parent = async (names: string[]): Promise<void> => {
     results[name] = JSON.parse(line.slice(MARK.length)) as Result;
   }
   const figures = Object.values(results).flatMap((r) => r.figures);
-  console.log(table(figures));
+  const paired = figures.filter((f) => f.client !== undefined);
+  if (paired.length)
+    console.log(`Side by side (ratio: to the raw socket, median of interleaved rounds)\n\n${sideBySide(paired)}\n`);
+  const rest = figures.filter((f) => f.client === undefined);
+  if (rest.length) console.log(table(rest));
   const commit = (() => {
     try {
       return execSync('git rev-parse --short HEAD', { cwd: root }).toString().trim();
