@@ -89,7 +89,8 @@ const parent = async (names: string[]): Promise<void> => {
   }
   for (const name of names) {
     if (!BENCHES[name]) throw new Error(`unknown bench "${name}"; one of: ${Object.keys(BENCHES).join(', ')}`);
-    process.stderr.write(`running ${name}…\n`);
+    process.stderr.write(`running ${name}… `);
+    const started = performance.now();
     const { stdout } = await run(
       process.execPath,
       ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', name],
@@ -105,6 +106,7 @@ const parent = async (names: string[]): Promise<void> => {
     const line = stdout.split('\n').find((l) => l.startsWith(MARK));
     if (!line) throw new Error(`${name} printed no result:\n${stdout}`);
     results[name] = JSON.parse(line.slice(MARK.length)) as Result;
+    process.stderr.write(`${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   }
   const figures = Object.values(results).flatMap((r) => r.figures);
   const paired = figures.filter((f) => f.client !== undefined);
