@@ -5,7 +5,7 @@
 // into the main table. `BENCH_QUICK=1`: one round each, to try the harness (figures meaningless).
 import { execFile, execSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -80,6 +80,8 @@ const sideBySide = (figures: Figure[]): string => {
 const parent = async (names: string[]): Promise<void> => {
   const run = promisify(execFile);
   const results: Record<string, Result> = {};
+  // how busy the machine was: figures from a shared machine say so
+  const loadBefore = loadavg()[0];
   const snapshot = join(root, 'bench/results/dist');
   rmSync(snapshot, { recursive: true, force: true });
   mkdirSync(snapshot, { recursive: true });
@@ -126,13 +128,17 @@ const parent = async (names: string[]): Promise<void> => {
     cpus: cpus().length,
     cpu: cpus()[0]?.model,
     platform: process.platform,
+    loadavg1m: { before: loadBefore, after: loadavg()[0] },
     commit,
     date: new Date().toISOString(),
   };
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}latest.json`, `${JSON.stringify({ env, results }, null, 2)}\n`);
-  console.log(`\nwritten: bench/results/latest.json`);
+  console.log(
+    `\n${env.cpus} × ${env.cpu}, Node ${env.node}; load average (1 min) ${loadBefore?.toFixed(1)} before, ${env.loadavg1m.after?.toFixed(1)} after`,
+  );
+  console.log(`written: bench/results/latest.json`);
 };
 
 const args = process.argv.slice(2);
