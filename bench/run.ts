@@ -99,6 +99,7 @@ const parent = async (names: string[]): Promise<void> => {
       {
         cwd: root,
         maxBuffer: 1 << 26,
+        timeout: 600_000, // a benchmark that hangs fails the run rather than holding the machine
         env: { ...process.env, BENCH_DIST: snapshot },
       },
     ).catch((e: { stderr?: string }) => {
