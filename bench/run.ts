@@ -42,7 +42,7 @@ const markdown = (rows: string[][], right: number[]): string => {
     `| ${widths.map((w, i) => (right.includes(i) ? (r[i] ?? '').padStart(w) : (r[i] ?? '').padEnd(w))).join(' | ')} |`;
   return [
     line(rows[0] as string[]),
-    `|${widths.map((w, i) => (right.includes(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`,
+    `| ${widths.map((w, i) => (right.includes(i) ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`,
     ...rows.slice(1).map(line),
   ].join('\n');
 };
