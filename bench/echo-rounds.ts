@@ -107,10 +107,15 @@ export const clients = (libs: Libs, WS: WebSocketConstructor): Record<ClientName
         send: (m) => {
           if (client.send(m) === 'queued') conn.queued++;
         },
-        close: () => client.dispose(),
+        close: () => {
+          closed = true; // what `dispose()` itself reports is not the workload's
+          client.dispose();
+        },
       };
+      let closed = false;
       client.on('echo', onEcho);
       client.onError((e) => {
+        if (closed) return;
         if (e.code === 'QUEUE_OVERFLOW') conn.dropped++;
         else {
           conn.failed = e;
@@ -227,8 +232,9 @@ export const windowed = async (open: Open, url: string, total: number, inflight:
   t.start(conn);
   for (let i = 0; i < inflight; i++) conn.send(message(sent++));
   await t.done;
+  const out = t.outcome(sent);
   conn.close();
-  return t.outcome(sent);
+  return out;
 };
 
 /** Burst: `total` messages sent in one synchronous loop; then wait for their echoes. */
@@ -239,8 +245,9 @@ export const burst = async (open: Open, url: string, total: number, idleMs: numb
   for (let i = 0; i < total; i++) conn.send(message(i));
   t.check(); // a client that dropped them all has nothing more to wait for
   await t.done;
+  const out = t.outcome(total);
   conn.close();
-  return t.outcome(total);
+  return out;
 };
 
 /**
