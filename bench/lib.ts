@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Core from 'resilient-ws';
 
+/** `BENCH_QUICK=1`: one round of each, to try the harness; the figures mean nothing. */
+export const QUICK = process.env.BENCH_QUICK === '1';
+
 export const root = fileURLToPath(new URL('../', import.meta.url));
 /**
  * A file of the build. `npm run bench` snapshots dist/ first (into bench/results/dist/), so a
@@ -27,6 +30,15 @@ export interface Figure {
   unit: string;
   target?: string;
   ok?: boolean;
+  /**
+   * A side-by-side figure: the client it is of (`bench` is then a row of the side-by-side table,
+   * one column per client). Figures without it go to the main table.
+   */
+  client?: string;
+  /** The client's value over the raw socket's, the median of the per-round ratios. */
+  ratio?: number;
+  /** What the value alone does not say (e.g. delivered/sent). */
+  note?: string;
 }
 
 export const median = (xs: number[]): number => {
