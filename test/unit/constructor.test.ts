@@ -64,7 +64,10 @@ describe('new WebSocketClient(url, options?)', () => {
 
   it('checks a url given first like options.url', () => {
     expect(() => new WebSocketClient('ftp://x', { autoConnect: false })).toThrowError(
-      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/^INVALID_OPTIONS: options\.url /) }),
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringMatching(/^INVALID_OPTIONS: options\.url /),
+      }),
     );
   });
 
@@ -101,7 +104,10 @@ describe('an unknown option names the closest known one', () => {
     ],
     [{ queue: { maxsize: 3 } }, 'INVALID_OPTIONS: options.queue.maxsize is not an option; did you mean queue.maxSize?'],
     // an option of another group
-    [{ reconnect: { interval: 1 } }, 'INVALID_OPTIONS: options.reconnect.interval is not an option; did you mean heartbeat.interval?'],
+    [
+      { reconnect: { interval: 1 } },
+      'INVALID_OPTIONS: options.reconnect.interval is not an option; did you mean heartbeat.interval?',
+    ],
     // a top-level option given in a group
     [
       { reconnect: { connectTimeout: 1 } },
