@@ -5,6 +5,7 @@ const alias = {
   'resilient-ws/react': fileURLToPath(new URL('./src/react.ts', import.meta.url)),
   'resilient-ws/delivery': fileURLToPath(new URL('./src/delivery.ts', import.meta.url)),
   'resilient-ws/request': fileURLToPath(new URL('./src/request.ts', import.meta.url)),
+  'resilient-ws/outbox': fileURLToPath(new URL('./src/outbox.ts', import.meta.url)),
   'resilient-ws': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
 };
 

@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'AUTH_ERROR'
   | 'MAX_ATTEMPTS'
   | 'REQUEST_TIMEOUT'
-  | 'REQUEST_CANCELLED';
+  | 'REQUEST_CANCELLED'
+  | 'STORAGE_ERROR';
 
 /** The one error type the client raises or reports through `onError`. */
 export class WebSocketClientError extends Error {
