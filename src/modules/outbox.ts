@@ -84,7 +84,7 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
   let due = false;
   let release: (() => void) | undefined;
 
-  const key = (m: unknown) => (d && (m as Record<string, unknown>)[idKey]) ?? m;
+  const key = (m: unknown) => (d ? ((m as Record<string, unknown> | undefined)?.[idKey] ?? m) : m);
   const fail = (e: unknown) => {
     if (!full) client.report(new WebSocketClientError('STORAGE_ERROR', `${e}`, undefined, e));
     full = true;
@@ -145,7 +145,10 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
       }
       return msg;
     },
-    sent: (msg) => d || drop(msg),
+    // returns nothing: re-sending what a dying socket swallowed stays the client's job
+    sent(msg) {
+      if (!d) drop(msg);
+    },
     open: resend,
   };
   const rx: ClientPlugin<In, Out> = {
@@ -163,9 +166,10 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
     offTx = use.call(client, tx);
     return off;
   };
-  // what the client drops (ttl, overflow) and reports must not come back on the next load
+  // a message the client reports (dropped by ttl or overflow, or on dispose) it has given up:
+  // it must not come back on the next load
   c.report = (e: WebSocketClientError) => {
-    if (/^QUEUE_/.test(e.code)) drop(e.data);
+    drop(e.data);
     report.call(client, e);
   };
 

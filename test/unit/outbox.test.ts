@@ -117,7 +117,7 @@ describe('outbox: queue mode', () => {
   });
 
   it('never stores a { queue: false } send', async () => {
-    const { client, box } = load();
+    const { client, box } = load({ delivery: false });
     await box.restored;
     expect(client.send({ type: 'chat', n: 1 }, { queue: false })).toBe('dropped');
     client.send({ type: 'chat', n: 2 });
