@@ -193,6 +193,14 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
             return new Promise<void>((r) => (release = r));
           }),
         );
+      if (db === null) {
+        // stopped meanwhile
+        release?.();
+        return base.close();
+      }
+      // this load's own writes may start: no other load takes them over now
+      db = base;
+      flush();
       const live = new Set(locks ? (await locks.query()).held!.map((l) => l.name) : []);
       // One transaction: two tabs taking over the same dead load cannot both get a message.
       await run(base, (s) => {
@@ -210,16 +218,8 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
     // Under the name's lock: a load starting meanwhile gets its own lock (and writes) only after
     // this look at which loads are alive and the transaction that takes over the others'.
     await (locks ? locks.request(lock, take) : take());
-    if (db === null) {
-      // stopped meanwhile
-      release?.();
-      base.close();
-      return 0;
-    }
-    db = base;
     for (const r of mine) held.set(key(r.m), r);
     waiting = [...mine];
-    flush();
     if (client.state === 'open') resend();
     return mine.length;
   };
@@ -241,7 +241,7 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
       delete c.report;
       db?.close(); // after the transactions already issued
       db = null;
-      release?.();
+      release?.(); // not granted yet: `take` releases it
     },
   };
 };
