@@ -36,6 +36,7 @@ export async function buildDemo(): Promise<void> {
     'react.mjs',
     'delivery.mjs',
     'request.mjs',
+    'outbox.mjs',
     'resilient-ws.min.js',
     'resilient-ws.extras.min.js',
   ].filter((f) => !existsSync(dist(f)));
@@ -60,6 +61,7 @@ export async function buildDemo(): Promise<void> {
       'resilient-ws/react': dist('react.mjs'),
       'resilient-ws/delivery': dist('delivery.mjs'),
       'resilient-ws/request': dist('request.mjs'),
+      'resilient-ws/outbox': dist('outbox.mjs'),
     },
     define: { 'process.env.NODE_ENV': '"development"' },
     metafile: true,

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { startDemoServer } from '../../demo/server';
 import { launchChromium } from './helpers';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -346,5 +347,34 @@ describe('outbox in Chromium', () => {
     await until(() => chats().length >= 51);
     expect(ns()).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: base.slice(0, -1) });
+  });
+});
+
+describe('the demo pages', () => {
+  it.each(['/', '/react.html'])('%s: chat sent while the server is down survives a reload', async (pagePath) => {
+    const demo = await startDemoServer({ port: 0, quiet: true });
+    try {
+      const page = await context.newPage();
+      page.on('pageerror', (e) => pageErrors.push(e));
+      await page.goto(demo.url + pagePath);
+      await page.locator('#state[data-state="open"]').waitFor();
+      const down = demo.restart(8000); // every connection closed, upgrades refused for 8 s
+      await page.locator('#state[data-state="reconnecting"]').waitFor();
+      await page.fill('#message', 'typed on a train');
+      await page.press('#message', 'Enter');
+      await page.waitForTimeout(300); // the write is issued at the end of the task; let it commit
+      await page.reload();
+      await page.locator('#event-log li', { hasText: 'restored 1 messages' }).waitFor();
+      await down;
+      const sent = () =>
+        demo.received
+          .map((f) => JSON.parse(f.data) as Msg)
+          .filter((m) => m.type === 'message' && m.text === 'typed on a train');
+      await until(() => sent().length >= 1, 15_000);
+      await page.waitForTimeout(300);
+      expect(new Set(sent().map((m) => m.id)).size).toBe(1); // one id: once after the server's dedupe
+    } finally {
+      await demo.close();
+    }
   });
 });
