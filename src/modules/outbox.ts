@@ -22,7 +22,11 @@ export interface OutboxOptions {
 
 /** A running outbox; see {@link outbox}. */
 export interface Outbox {
-  /** Resolves, never rejects, with how many messages of earlier loads this one took over. */
+  /**
+   * Resolves, never rejects, with how many messages of earlier loads this one took over (after
+   * waiting up to 1 s for the lock of each other load that stored some, as a page being
+   * reloaded can hold it a moment longer than it lives).
+   */
   readonly restored: Promise<number>;
   /** Stop persisting. What is stored stays for a later load (or another tab's) with the same name. */
   stop(): void;
@@ -65,7 +69,7 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
   const { name, ttl = Infinity, delivery: d } = options;
   const { idKey = 'id', ackType = 'ack' } = d === true ? {} : d || {};
   const me = `${Math.random()}`;
-  /** the database's name; the name's lock; with a load's id after it, that load's lock */
+  /** the database's name; with a load's id after it, that load's lock */
   const lock = `resilient-ws/outbox/${name}/`;
   const locks = (globalThis as { navigator?: Navigator }).navigator?.locks;
   const c = client as unknown as { use?: unknown; report?: unknown };
@@ -75,7 +79,7 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
   /** what the next transaction writes: true puts, false deletes */
   const ops = new Map<Rec, boolean>();
   /** restored, to send on the next open */
-  let waiting: Rec[] = [];
+  const waiting: Rec[] = [];
   let n = 0;
   /** undefined until open; null without storage, or once stopped */
   let db: IDBDatabase | null | undefined;
@@ -92,10 +96,8 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
   const flush = () => {
     due = false;
     if (!db || !ops.size) return;
-    const batch = [...ops];
-    ops.clear();
     run(db, (s) => {
-      for (const [r, put] of batch)
+      for (const [r, put] of ops)
         if (!put) s.delete(r.k);
         else if (!full)
           try {
@@ -104,6 +106,7 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
           } catch (e) {
             fail(e); // not storable (a function inside): memory only from now on
           }
+      ops.clear();
       // commit now, not once the page's next task has run: the shortest window for a dying page
       s.transaction.commit?.();
     }).catch(fail);
@@ -115,23 +118,26 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
     due = true;
   };
   const drop = (m: unknown) => {
-    const r = held.get(key(m));
+    const k = key(m);
+    const r = held.get(k);
     if (r) {
-      held.delete(key(m));
+      held.delete(k);
       op(r, false);
     }
   };
+  /** Send what was taken over, if the client can: on open, or when taken over while open. */
   const resend = () => {
     const now = Date.now();
-    for (const r of waiting.splice(0))
-      if (now - r.k[0] > ttl) client.report(new WebSocketClientError('QUEUE_EXPIRED', undefined, r.m));
-      else
-        try {
-          client.send(r.m as Out);
-        } catch (e) {
-          drop(r.m);
-          client.report(e as WebSocketClientError);
-        }
+    if (client.state === 'open')
+      for (const r of waiting.splice(0))
+        if (now - r.k[0] > ttl) client.report(new WebSocketClientError('QUEUE_EXPIRED', undefined, r.m));
+        else
+          try {
+            client.send(r.m as Out);
+          } catch (e) {
+            // reported with the message as `data`: that also forgets it (see `report` below)
+            client.report(e as WebSocketClientError);
+          }
   };
 
   // Kept last among the plugins (see `use` below), so it sees messages as they go out, with the
@@ -182,46 +188,55 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
       open.onsuccess = () => resolve(open.result);
       open.onerror = () => reject(open.error);
     });
-    const mine: Rec[] = [];
-    const take = async () => {
-      // This load's own lock, held for its life (the browser releases it when the page goes):
-      // while it is held, no other tab takes over what this load stored.
-      if (locks)
-        await new Promise<void>((granted) =>
-          locks.request(lock + me, () => {
-            granted();
-            return new Promise<void>((r) => (release = r));
-          }),
-        );
-      if (db === null) {
-        // stopped meanwhile
-        release?.();
-        return base.close();
-      }
-      // this load's own writes may start: no other load takes them over now
-      db = base;
-      flush();
-      const live = new Set(locks ? (await locks.query()).held!.map((l) => l.name) : []);
-      // One transaction: two tabs taking over the same dead load cannot both get a message.
-      await run(base, (s) => {
+    // This load's own lock, held for its life (the browser releases it when the page goes).
+    // A load's messages are taken over only by whoever holds its lock, so never while it lives.
+    if (locks)
+      await new Promise<void>((granted) =>
+        locks.request(lock + me, () => {
+          granted();
+          return new Promise<void>((r) => (release = r));
+        }),
+      );
+    if (db === null) {
+      // stopped meanwhile
+      release?.();
+      base.close();
+      return 0;
+    }
+    // this load's own writes may start
+    db = base;
+    flush();
+    const owners = new Set<string>();
+    const each = (fn: (r: Rec, s: IDBObjectStore) => void) =>
+      run(base, (s) => {
         const all = s.getAll();
         all.onsuccess = () => {
-          for (const r of all.result as Rec[])
-            if (r.o !== me && !live.has(lock + r.o)) {
-              r.o = me;
-              s.put(r);
-              mine.push(r);
-            }
+          for (const r of all.result as Rec[]) fn(r, s);
         };
       });
-    };
-    // Under the name's lock: a load starting meanwhile gets its own lock (and writes) only after
-    // this look at which loads are alive and the transaction that takes over the others'.
-    await (locks ? locks.request(lock, take) : take());
-    for (const r of mine) held.set(key(r.m), r);
-    waiting = [...mine];
-    if (client.state === 'open') resend();
-    return mine.length;
+    await each((r) => r.o !== me && owners.add(r.o));
+    let count = 0;
+    // One transaction per earlier load, under its lock: two tabs cannot both take a message.
+    const take = (o: string) =>
+      each((r, s) => {
+        if (r.o === o) {
+          r.o = me;
+          s.put(r);
+          held.set(key(r.m), r);
+          waiting.push(r);
+          count++;
+        }
+      }).then(resend);
+    await Promise.all(
+      [...owners].map((o) =>
+        locks
+          ? // A page being reloaded may hold its lock a moment longer than it lives: wait a
+            // second for it. A load still alive after that keeps its messages.
+            locks.request(lock + o, { signal: AbortSignal.timeout(1000) }, () => take(o)).catch(() => {})
+          : take(o),
+      ),
+    );
+    return count;
   };
 
   const restored = start().catch((e) => {
