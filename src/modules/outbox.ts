@@ -15,7 +15,14 @@ export interface OutboxOptions {
    * it, not only until it is written. `true`, or the `idKey` and `ackType` given to `delivery`.
    * @default false
    */
-  delivery?: boolean | { idKey?: string; ackType?: string };
+  delivery?:
+    | boolean
+    | {
+        /** The field carrying a message's id. @default 'id' */
+        idKey?: string;
+        /** The type of the server's acknowledgements. @default 'ack' */
+        ackType?: string;
+      };
   /** The IndexedDB to store in. @default globalThis.indexedDB */
   indexedDB?: IDBFactory;
 }
