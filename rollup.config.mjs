@@ -6,7 +6,7 @@ import esbuild from 'rollup-plugin-esbuild';
 
 // Library entries published for bundlers: readable code, `react` and `vue` stay imports,
 // and the add-ons import the core as `resilient-ws`, so an app never holds two clients.
-const entries = ['index', 'react', 'vue', 'delivery', 'request', 'shared'];
+const entries = ['index', 'react', 'vue', 'delivery', 'request', 'shared', 'outbox'];
 const external = ['react', 'vue', 'resilient-ws'];
 const ts = () => esbuild({ target: 'es2021' });
 // Private members are named `_x` in the source; renaming them to a letter or two is safe (no

@@ -18,11 +18,12 @@ import {
 } from './shared';
 
 declare global {
-  /** Set by `<script src="/dist/resilient-ws.min.js">`, and `…extras.min.js` (delivery, request). */
+  /** Set by `<script src="/dist/resilient-ws.min.js">`, and `…extras.min.js` (delivery, request, outbox). */
   const ResilientWS: typeof import('resilient-ws') &
     typeof import('resilient-ws/delivery') &
     typeof import('resilient-ws/request') &
-    typeof import('resilient-ws/shared');
+    typeof import('resilient-ws/shared') &
+    typeof import('resilient-ws/outbox');
   interface Window {
     /** For a browser test or the console. */
     demo?: { client: WebSocketClient<ServerMsg, ClientMsg>; tokens: TokenSource };
@@ -78,8 +79,12 @@ const options = { ...demoOptions(tokens), autoConnect: false };
 const client = SHARED
   ? ResilientWS.sharedClient<ServerMsg, ClientMsg>({ ...options, name: SHARE_NAME })
   : new ResilientWS.WebSocketClient<ServerMsg, ClientMsg>(options);
+// what was sent and not yet acknowledged survives a reload, and goes first on the next load
+// (attached before delivery, so it sees the acknowledgements)
+const box = ResilientWS.outbox(client, { name: 'demo-chat', delivery: true });
 // at-least-once: chat messages carry ids until acked; missed chat is replayed after a reconnect
 const delivery = ResilientWS.delivery(client, { resume: true });
+box.restored.then((n) => n > 0 && log('info', `restored ${n} messages`));
 window.demo = { client, tokens };
 
 // ------------------------------------------------------------------ connection status

@@ -6,6 +6,7 @@ import { type FormEvent, StrictMode, useEffect, useRef, useState, useSyncExterna
 import { createRoot } from 'react-dom/client';
 import type { WebSocketClient } from 'resilient-ws';
 import { type Delivery, delivery } from 'resilient-ws/delivery';
+import { outbox } from 'resilient-ws/outbox';
 import {
   useConnectionState,
   useLastMessage,
@@ -118,9 +119,16 @@ function App() {
   // at-least-once for this client: ids until acked, missed chat replayed after a reconnect
   const [delivered, setDelivered] = useState<Delivery>();
   useEffect(() => {
+    // what was sent and not yet acknowledged survives a reload, and goes first on the next load
+    // (attached before delivery, so it sees the acknowledgements)
+    const box = outbox(client, { name: 'demo-chat-react', delivery: true });
+    box.restored.then((n) => n > 0 && logStore.add('info', `restored ${n} messages`));
     const d = delivery(client, { resume: true });
     setDelivered(d);
-    return () => d.stop();
+    return () => {
+      d.stop();
+      box.stop();
+    };
   }, [client]);
   return (
     <WebSocketProvider client={client}>

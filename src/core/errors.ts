@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'REQUEST_TIMEOUT'
   | 'REQUEST_CANCELLED'
   | 'RESUME_GAP'
-  | 'DISPOSED';
+  | 'DISPOSED'
+  | 'STORAGE_ERROR';
 
 /** The one error type the client raises or reports through `onError`. */
 export class WebSocketClientError extends Error {

@@ -343,3 +343,36 @@ describe('resilient-ws/shared builds', () => {
     expect(await server.closed).toBe(1000);
   });
 });
+
+describe('resilient-ws/outbox builds', () => {
+  const outboxBuilds: [string, () => Promise<typeof import('resilient-ws/outbox')>][] = [
+    ['ESM dist/outbox.mjs', () => loadEsm('outbox.mjs')],
+    ['CJS dist/outbox.cjs', async () => loadCjs('outbox.cjs')],
+  ];
+
+  it.each(outboxBuilds)('%s: what one client queued, the next one with the same name sends', async (_name, load) => {
+    const { outbox } = await load();
+    const { WebSocketClient } = await builds[0]![1]();
+    const { IDBFactory } = await import('fake-indexeddb');
+    const indexedDB = new IDBFactory();
+    const server = await startServer();
+    const make = () =>
+      new WebSocketClient<ServerMsg, ClientMsg>({
+        url: server.url,
+        WebSocket: WebSocket as unknown as Core.WebSocketConstructor,
+        auth: { type: 'auth', token: 'secret' },
+        autoConnect: false,
+        heartbeat: false,
+      });
+    const first = make();
+    await outbox(first, { name: 'dist', indexedDB }).restored;
+    first.send({ type: 'say', text: 'kept' });
+    await new Promise((r) => setTimeout(r, 50)); // the write commits
+    const second = make();
+    expect(await outbox(second, { name: 'dist', indexedDB }).restored).toBe(1);
+    const echo = new Promise<string>((r) => second.once('echo', (m) => r(m.text)));
+    second.connect();
+    expect(await echo).toBe('kept');
+    second.close();
+  });
+});

@@ -1,0 +1,380 @@
+// resilient-ws/outbox in real headless Chromium: real IndexedDB, real Web Locks, real reloads.
+// The test serves a small page over http://127.0.0.1 that loads the BUILT modules (dist/, through
+// an import map) and a real `ws` server on the same port that records every frame, acknowledges
+// and deduplicates delivery ids, can refuse connections (the server unreachable) and can cut
+// them at random intervals.
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { startDemoServer } from '../../demo/server';
+import { launchChromium } from './helpers';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+type Msg = { type: string; n?: number; id?: string; [key: string]: unknown };
+
+/** The page: a client on `/ws` with an outbox; `?delivery=outbox-first|delivery-first`, `?ttl=ms`. */
+const PAGE = `<!doctype html><meta charset="utf-8"><title>outbox</title>
+<script type="importmap">{"imports":{
+  "mitt":"/node_modules/mitt/dist/mitt.mjs",
+  "resilient-ws":"/dist/index.mjs",
+  "resilient-ws/outbox":"/dist/outbox.mjs",
+  "resilient-ws/delivery":"/dist/delivery.mjs"}}</script>
+<script type="module">
+import { WebSocketClient } from 'resilient-ws';
+import { outbox } from 'resilient-ws/outbox';
+import { delivery } from 'resilient-ws/delivery';
+const q = new URLSearchParams(location.search);
+const mode = q.get('delivery');
+const ttl = Number(q.get('ttl') || Infinity);
+const client = new WebSocketClient({
+  url: 'ws://' + location.host + '/ws',
+  heartbeat: false,
+  reconnect: { initialDelay: 30, maxDelay: 100, jitter: 0 },
+  queue: { ttl, maxSize: 10000 },
+});
+const errors = [];
+client.onError((e) => errors.push({ code: e.code, message: e.message, data: e.data }));
+let box;
+const attach = () => (box = outbox(client, { name: q.get('name') || 'chat', ttl, delivery: !!mode }));
+if (mode === 'outbox-first') attach();
+if (mode) delivery(client);
+if (mode !== 'outbox-first') attach();
+window.t = { client, box, errors, restored: undefined };
+box.restored.then((n) => (window.t.restored = n));
+</script>`;
+
+interface Frame {
+  conn: number;
+  msg: Msg;
+}
+
+let http: Server;
+let wss: WebSocketServer;
+let base: string;
+let frames: Frame[];
+let accept: boolean;
+let conns: number;
+let cutter: ReturnType<typeof setTimeout> | undefined;
+let browser: Browser;
+let context: BrowserContext;
+const pageErrors: Error[] = [];
+
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+beforeEach(async () => {
+  frames = [];
+  accept = true;
+  conns = 0;
+  const files: Record<string, string> = {
+    '/dist/index.mjs': 'dist/index.mjs',
+    '/dist/outbox.mjs': 'dist/outbox.mjs',
+    '/dist/delivery.mjs': 'dist/delivery.mjs',
+    '/node_modules/mitt/dist/mitt.mjs': 'node_modules/mitt/dist/mitt.mjs',
+  };
+  http = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const file = files[url.pathname];
+    if (url.pathname === '/') {
+      res.writeHead(200, { 'content-type': 'text/html', 'cache-control': 'no-store' });
+      return res.end(PAGE);
+    }
+    if (!file) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' });
+    res.end(readFileSync(path.join(repo, file)));
+  });
+  wss = new WebSocketServer({ noServer: true });
+  http.on('upgrade', (req, socket, head) => {
+    // the server unreachable: the upgrade fails, the client retries
+    if (!accept) return socket.destroy();
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws));
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
+  context = await browser.newContext();
+  pageErrors.length = 0;
+});
+
+afterEach(async () => {
+  clearTimeout(cutter);
+  await context?.close();
+  for (const ws of wss.clients) ws.terminate();
+  wss.close();
+  http.closeAllConnections();
+  await new Promise((r) => http.close(r));
+  expect(pageErrors.map((e) => e.message)).toEqual([]);
+});
+
+/** Records every frame; acknowledges each delivery id (the dedupe is the test's, over `frames`). */
+function serve(ws: WebSocket): void {
+  const conn = ++conns;
+  ws.on('message', (data) => {
+    const msg = JSON.parse(String(data)) as Msg;
+    frames.push({ conn, msg });
+    if (msg.id !== undefined) ws.send(JSON.stringify({ type: 'ack', id: msg.id }));
+  });
+}
+
+/** Cut every open connection at random intervals of 100–300 ms until stopped. */
+function startCutting(): void {
+  const next = () => {
+    cutter = setTimeout(
+      () => {
+        for (const ws of wss.clients) ws.terminate();
+        next();
+      },
+      100 + Math.random() * 200,
+    );
+  };
+  next();
+}
+
+async function openPage(query = ''): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e));
+  await page.goto(base + query);
+  await page.waitForFunction(() => window.t?.restored !== undefined);
+  return page;
+}
+
+/** Wait until the outbox's writes have reached IndexedDB: read the store until it holds `count`. */
+async function storedCount(page: Page, name = 'chat'): Promise<number> {
+  return page.evaluate(
+    (n) =>
+      new Promise<number>((resolve, reject) => {
+        const open = indexedDB.open(`resilient-ws/outbox/${n}/`);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const req = db.transaction('m').objectStore('m').count();
+          req.onsuccess = () => {
+            db.close();
+            resolve(req.result);
+          };
+        };
+      }),
+    name,
+  );
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeout = 10_000): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const chats = () => frames.filter((f) => f.msg.type === 'chat');
+const ns = () => chats().map((f) => f.msg.n);
+
+declare global {
+  interface Window {
+    t: {
+      client: import('resilient-ws').WebSocketClient<Msg, Msg>;
+      box: import('resilient-ws/outbox').Outbox;
+      errors: { code: string; message: string; data: Msg }[];
+      restored: number | undefined;
+    };
+  }
+}
+
+describe('outbox in Chromium', () => {
+  it('offline, send 50, reload, online: the server receives exactly 50, in order', async () => {
+    const page = await openPage();
+    await until(() => conns === 1);
+    await context.setOffline(true);
+    for (const ws of wss.clients) ws.terminate(); // an open socket outlives setOffline: drop it
+    await page.waitForFunction(() => window.t.client.state === 'reconnecting');
+    const results = await page.evaluate(() =>
+      Array.from({ length: 50 }, (_, i) => window.t.client.send({ type: 'chat', n: i + 1 })),
+    );
+    expect(new Set(results)).toEqual(new Set(['queued']));
+    await until(async () => (await storedCount(page)) === 50);
+    // reload: the page itself has to come over the network, so the network is back, but the
+    // socket server stays unreachable until the new page has restored what it holds
+    await context.setOffline(false);
+    accept = false;
+    await page.reload();
+    await page.waitForFunction(() => window.t?.restored !== undefined);
+    expect(await page.evaluate(() => window.t.restored)).toBe(50);
+    expect(chats()).toEqual([]);
+    accept = true;
+    await until(() => chats().length >= 50);
+    await new Promise((r) => setTimeout(r, 300)); // nothing more comes
+    expect(ns()).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    await until(async () => (await storedCount(page)) === 0);
+    expect(await page.evaluate(() => window.t.errors)).toEqual([]);
+  });
+
+  it('keeps what was sent in the very task that reloads the page', async () => {
+    accept = false;
+    const page = await openPage();
+    // no await between the sends and the reload: the writes are issued at the end of this task
+    await page.evaluate(() => {
+      for (let i = 1; i <= 50; i++) window.t.client.send({ type: 'chat', n: i });
+      location.reload();
+    });
+    await page.waitForFunction(() => window.t?.restored !== undefined);
+    expect(await page.evaluate(() => window.t.restored)).toBe(50);
+    accept = true;
+    await until(() => chats().length >= 50);
+    expect(ns()).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
+  it.each(['outbox-first', 'delivery-first'])(
+    'delivery (%s), connections cut every 100–300 ms, a reload midway: each of 50 exactly once after dedupe',
+    async (order) => {
+      const page = await openPage(`?delivery=${order}`);
+      startCutting();
+      const sendRange = (p: Page, from: number, to: number) =>
+        p.evaluate(
+          async ([a, b]) => {
+            for (let n = a; n <= b; n++) {
+              window.t.client.send({ type: 'chat', n });
+              await new Promise((r) => setTimeout(r, 15));
+            }
+          },
+          [from, to] as const,
+        );
+      await sendRange(page, 1, 25);
+      await page.reload();
+      await page.waitForFunction(() => window.t?.restored !== undefined);
+      const restored = await page.evaluate(() => window.t.restored);
+      await sendRange(page, 26, 50);
+      clearTimeout(cutter);
+      await until(() => new Set(ns()).size === 50, 20_000);
+      if (order === 'outbox-first') {
+        // every id acknowledged: nothing left in storage
+        await until(async () => (await storedCount(page)) === 0);
+      }
+      const byN = new Map<number, Set<string>>();
+      for (const f of chats()) {
+        const ids = byN.get(f.msg.n!) ?? new Set<string>();
+        ids.add(f.msg.id!);
+        byN.set(f.msg.n!, ids);
+      }
+      // after dedupe by id, each message once; and never one message under two ids
+      expect([...byN.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      expect([...byN.values()].filter((ids) => ids.size !== 1)).toEqual([]);
+      const copies = chats().length;
+      console.info(`delivery ${order}: ${copies} frames for 50 messages, ${conns} connections, ${restored} restored`);
+    },
+  );
+
+  it('two pages open at load: each stored message is sent by exactly one', async () => {
+    accept = false;
+    const first = await openPage();
+    await first.evaluate(() => {
+      for (let n = 1; n <= 30; n++) window.t.client.send({ type: 'chat', n });
+    });
+    await until(async () => (await storedCount(first)) === 30);
+    await first.close(); // the load that stored them is gone, its lock with it
+    accept = true;
+    const [a, b] = await Promise.all([openPage(), openPage()]);
+    const restored = [await a.evaluate(() => window.t.restored), await b.evaluate(() => window.t.restored)];
+    expect(restored.sort()).toEqual([0, 30]);
+    await until(() => chats().length >= 30);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ns()).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(new Set(chats().map((f) => f.conn)).size).toBe(1);
+  });
+
+  it('a live page keeps its own messages: a page opened beside it takes none of them', async () => {
+    accept = false;
+    const live = await openPage();
+    await live.evaluate(() => {
+      for (let n = 1; n <= 10; n++) window.t.client.send({ type: 'chat', n });
+    });
+    await until(async () => (await storedCount(live)) === 10);
+    const other = await openPage();
+    expect(await other.evaluate(() => window.t.restored)).toBe(0);
+    accept = true;
+    await until(() => chats().length >= 10);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ns()).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+  });
+
+  it('the ttl keeps counting from the original send across a reload', async () => {
+    accept = false;
+    const page = await openPage('?ttl=4000');
+    const t1 = await page.evaluate(() => {
+      window.t.client.send({ type: 'chat', n: 1 });
+      return Date.now();
+    });
+    await new Promise((r) => setTimeout(r, 2500));
+    await page.evaluate(() => window.t.client.send({ type: 'chat', n: 2 }));
+    await until(async () => (await storedCount(page)) === 2);
+    await page.reload();
+    await page.waitForFunction(() => window.t?.restored !== undefined);
+    expect(await page.evaluate(() => window.t.restored)).toBe(2);
+    // n=1 older than the ttl, n=2 (sent 2.5 s after it) still young
+    await until(() => Date.now() - t1 > 4200);
+    accept = true;
+    await until(() => chats().length >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ns()).toEqual([2]);
+    const errors = await page.evaluate(() => window.t.errors);
+    expect(errors.map((e) => [e.code, e.data.n])).toEqual([['QUEUE_EXPIRED', 1]]);
+    await until(async () => (await storedCount(page)) === 0);
+  });
+
+  it('a full quota: reported, kept in memory, send() never throws, all delivered', async () => {
+    accept = false;
+    const page = await openPage();
+    const cdp = await context.newCDPSession(page);
+    // the origin's quota far below what the messages need
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: base.slice(0, -1), quotaSize: 1024 });
+    const results = await page.evaluate(() =>
+      Array.from({ length: 50 }, (_, i) => window.t.client.send({ type: 'chat', n: i + 1, text: 'x'.repeat(200) })),
+    );
+    expect(new Set(results)).toEqual(new Set(['queued']));
+    await page.waitForFunction(() => window.t.errors.length > 0);
+    const errors = await page.evaluate(() => window.t.errors.map((e) => [e.code, e.message]));
+    expect(errors).toEqual([['STORAGE_ERROR', expect.stringMatching(/quota/i)]]);
+    expect(await page.evaluate(() => window.t.client.send({ type: 'chat', n: 51 }))).toBe('queued');
+    accept = true;
+    await until(() => chats().length >= 51);
+    expect(ns()).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: base.slice(0, -1) });
+  });
+});
+
+describe('the demo pages', () => {
+  it.each(['/', '/react.html'])('%s: chat sent while the server is down survives a reload', async (pagePath) => {
+    const demo = await startDemoServer({ port: 0, quiet: true });
+    try {
+      const page = await context.newPage();
+      page.on('pageerror', (e) => pageErrors.push(e));
+      await page.goto(demo.url + pagePath);
+      await page.locator('#state[data-state="open"]').waitFor();
+      const down = demo.restart(8000); // every connection closed, upgrades refused for 8 s
+      await page.locator('#state[data-state="reconnecting"]').waitFor();
+      await page.fill('#message', 'typed on a train');
+      await page.press('#message', 'Enter');
+      await page.waitForTimeout(300); // the write is issued at the end of the task; let it commit
+      await page.reload();
+      await page.locator('#event-log li', { hasText: 'restored 1 messages' }).waitFor();
+      await down;
+      const sent = () =>
+        demo.received
+          .map((f) => JSON.parse(f.data) as Msg)
+          .filter((m) => m.type === 'message' && m.text === 'typed on a train');
+      await until(() => sent().length >= 1, 15_000);
+      await page.waitForTimeout(300);
+      expect(new Set(sent().map((m) => m.id)).size).toBe(1); // one id: once after the server's dedupe
+    } finally {
+      await demo.close();
+    }
+  });
+});
