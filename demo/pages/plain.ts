@@ -80,7 +80,6 @@ const client = SHARED
   ? ResilientWS.sharedClient<ServerMsg, ClientMsg>({ ...options, name: SHARE_NAME })
   : new ResilientWS.WebSocketClient<ServerMsg, ClientMsg>(options);
 // what was sent and not yet acknowledged survives a reload, and goes first on the next load
-// (attached before delivery, so it sees the acknowledgements)
 const box = ResilientWS.outbox(client, { name: 'demo-chat', delivery: true });
 // at-least-once: chat messages carry ids until acked; missed chat is replayed after a reconnect
 const delivery = ResilientWS.delivery(client, { resume: true });

@@ -120,7 +120,6 @@ function App() {
   const [delivered, setDelivered] = useState<Delivery>();
   useEffect(() => {
     // what was sent and not yet acknowledged survives a reload, and goes first on the next load
-    // (attached before delivery, so it sees the acknowledgements)
     const box = outbox(client, { name: 'demo-chat-react', delivery: true });
     box.restored.then((n) => n > 0 && logStore.add('info', `restored ${n} messages`));
     const d = delivery(client, { resume: true });

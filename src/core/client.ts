@@ -45,7 +45,10 @@ export interface ClientPlugin<In extends Message = Message, Out = Message> {
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing (void) must still fit
   sent?(msg: Out): boolean | void;
-  /** Sees every valid incoming message first; returning `false` consumes it. */
+  /**
+   * Sees every valid incoming message before the handlers; returning `false` keeps it from the
+   * handlers (the other plugins still see it).
+   */
   message?(msg: In): boolean | undefined;
   /** The app closed or disposed the client. */
   close?(): void;
@@ -396,7 +399,10 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
       this._teardown(1000);
       return this._rejected({ code: 1000, reason: 'AUTH_REJECTED', wasClean: true }, msg);
     }
-    if (this._plugins.some((p) => p.message?.(msg) === false)) return;
+    // every plugin sees every message (one may need what another consumes, as an outbox needs acks)
+    let consumed = false;
+    for (const p of this._plugins) if (p.message?.(msg) === false) consumed = true;
+    if (consumed) return;
     if (h && this._hb) {
       const pong = h.isPong ? h.isPong(msg) : type === 'pong';
       if (pong || h.anyMessage) {

@@ -295,5 +295,9 @@ describe('outbox: with delivery', () => {
     next.client.connect();
     await tick();
     expect(chats().map((f) => f.id)).toEqual(kept.map((r) => r.m.id));
+    ack(...kept.map((r) => r.m.id as string));
+    await tick();
+    await settle();
+    expect(await stored()).toEqual([]); // acknowledged: forgotten in either order
   });
 });
