@@ -21,7 +21,6 @@ type Msg = { type: string; n?: number; id?: string; [key: string]: unknown };
 /** The page: a client on `/ws` with an outbox; `?delivery=outbox-first|delivery-first`, `?ttl=ms`. */
 const PAGE = `<!doctype html><meta charset="utf-8"><title>outbox</title>
 <script type="importmap">{"imports":{
-  "mitt":"/node_modules/mitt/dist/mitt.mjs",
   "resilient-ws":"/dist/index.mjs",
   "resilient-ws/outbox":"/dist/outbox.mjs",
   "resilient-ws/delivery":"/dist/delivery.mjs"}}</script>
@@ -80,7 +79,6 @@ beforeEach(async () => {
     '/dist/index.mjs': 'dist/index.mjs',
     '/dist/outbox.mjs': 'dist/outbox.mjs',
     '/dist/delivery.mjs': 'dist/delivery.mjs',
-    '/node_modules/mitt/dist/mitt.mjs': 'node_modules/mitt/dist/mitt.mjs',
   };
   http = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
