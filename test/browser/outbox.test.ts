@@ -18,25 +18,29 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 type Msg = { type: string; n?: number; id?: string; [key: string]: unknown };
 
-/** The page: a client on `/ws` with an outbox; `?delivery=outbox-first|delivery-first`, `?ttl=ms`. */
+/** The page: a client on `/ws` with an outbox; `?delivery=outbox-first|delivery-first`, `?ttl=ms`, `?shared`. */
 const PAGE = `<!doctype html><meta charset="utf-8"><title>outbox</title>
 <script type="importmap">{"imports":{
   "resilient-ws":"/dist/index.mjs",
   "resilient-ws/outbox":"/dist/outbox.mjs",
+  "resilient-ws/shared":"/dist/shared.mjs",
   "resilient-ws/delivery":"/dist/delivery.mjs"}}</script>
 <script type="module">
 import { WebSocketClient } from 'resilient-ws';
 import { outbox } from 'resilient-ws/outbox';
 import { delivery } from 'resilient-ws/delivery';
+import { sharedClient } from 'resilient-ws/shared';
 const q = new URLSearchParams(location.search);
 const mode = q.get('delivery');
 const ttl = Number(q.get('ttl') || Infinity);
-const client = new WebSocketClient({
+const options = {
   url: 'ws://' + location.host + '/ws',
   heartbeat: false,
   reconnect: { initialDelay: 30, maxDelay: 100, jitter: 0 },
   queue: { ttl, maxSize: 10000 },
-});
+};
+// ?shared: one connection for every page, owned by the leader tab
+const client = q.has('shared') ? sharedClient({ ...options, name: 'outbox-test' }) : new WebSocketClient(options);
 const errors = [];
 client.onError((e) => errors.push({ code: e.code, message: e.message, data: e.data }));
 let box;
@@ -79,6 +83,7 @@ beforeEach(async () => {
     '/dist/index.mjs': 'dist/index.mjs',
     '/dist/outbox.mjs': 'dist/outbox.mjs',
     '/dist/delivery.mjs': 'dist/delivery.mjs',
+    '/dist/shared.mjs': 'dist/shared.mjs',
   };
   http = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -286,6 +291,38 @@ describe('outbox in Chromium', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(ns()).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(new Set(chats().map((f) => f.conn)).size).toBe(1);
+  });
+
+  it('with one connection shared by two pages, both reloaded while offline: each message sent once', async () => {
+    accept = false;
+    const [a, b] = [await openPage('?shared'), await openPage('?shared')];
+    const sendRange = (p: Page, from: number, to: number) =>
+      p.evaluate(
+        ([x, y]) => {
+          for (let n = x; n <= y; n++) window.t.client.send({ type: 'chat', n });
+        },
+        [from, to] as const,
+      );
+    await sendRange(a, 1, 20);
+    await sendRange(b, 21, 40);
+    await until(async () => (await storedCount(a)) === 40);
+    await a.reload();
+    await b.reload();
+    await a.waitForFunction(() => window.t?.restored !== undefined);
+    await b.waitForFunction(() => window.t?.restored !== undefined);
+    const restored = [await a.evaluate(() => window.t.restored), await b.evaluate(() => window.t.restored)];
+    // a new load takes over what gone loads stored (its own earlier one, and the other page's if that
+    // one is reloaded meanwhile): between them, all 40, each by one load only
+    expect(restored[0]! + restored[1]!).toBe(40);
+    accept = true;
+    await until(() => chats().length >= 40);
+    await new Promise((r) => setTimeout(r, 500)); // nothing more comes
+    expect([...ns()].sort((x, y) => x! - y!)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    // each page's messages in its own order, all on the one shared connection
+    expect(ns().filter((n) => n! <= 20)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(ns().filter((n) => n! > 20)).toEqual(Array.from({ length: 20 }, (_, i) => i + 21));
+    expect(new Set(chats().map((f) => f.conn)).size).toBe(1);
+    await until(async () => (await storedCount(a)) === 0);
   });
 
   it('a live page keeps its own messages: a page opened beside it takes none of them', async () => {
