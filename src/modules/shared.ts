@@ -33,23 +33,21 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
             },
           })
         : undefined;
-    super(
-      l
-        ? {
-            ...o,
-            // this tab's client talks to the leader through a stand-in socket: the leader
-            // authenticates, runs the heartbeat and decides when to reconnect, for every tab
-            url: 'ws://-',
-            WebSocket: l._socket,
-            auth: undefined,
-            heartbeat: false,
-            authFailureCodes: [],
-            connectTimeout: 2e9,
-            reconnect: { initialDelay: 0, shouldReconnect: () => !l._ended },
-            autoConnect: false,
-          }
-        : { ...o, autoConnect: false },
-    );
+    super({
+      ...o,
+      // this tab's client talks to the leader through a stand-in socket: the leader
+      // authenticates, runs the heartbeat and decides when to reconnect, for every tab
+      ...(l && {
+        url: 'ws://-',
+        WebSocket: l._socket,
+        auth: undefined,
+        heartbeat: false,
+        authFailureCodes: [],
+        connectTimeout: 2e9,
+        reconnect: { initialDelay: 0, shouldReconnect: () => !l._ended },
+      }),
+      autoConnect: false,
+    });
     this.link = l;
     if (o.autoConnect !== false) this.connect();
   }
