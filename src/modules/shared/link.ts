@@ -41,7 +41,8 @@ type Said = [kind: number, term: number, a?: any, b?: any, c?: any];
 /** A frame a tab handed over for the leader to write: its number and data. */
 type Frame = [q: number, d: unknown];
 
-const HANDOVER: CloseInfo = { code: 1001, reason: 'handover', wasClean: false };
+// not clean: the client counts it as a drop (and `wasClean` reads false when left out)
+const HANDOVER = { code: 1001, reason: 'handover' } as CloseInfo;
 
 /** One tab's part in a shared connection; see {@link link}. */
 export interface Link<In extends Message, Out> {
@@ -55,12 +56,8 @@ export interface Link<In extends Message, Out> {
   _ended?: boolean;
   /** The leader's last heartbeat round trip. */
   _latency?: number;
-}
-
-/** Where the tab's client hears what the leader relays. */
-export interface Owner {
-  report(e: WebSocketClientError): void;
-  heard(ms: number): void;
+  /** This tab's listeners to the leader's heartbeat round trips. */
+  _heard: Set<(ms: number) => void>;
 }
 
 /**
@@ -71,11 +68,13 @@ export interface Owner {
 export const link = <In extends Message, Out>(
   key: string,
   o: ClientOptions<In, Out>,
-  owner: Owner,
+  /** reports an error the leader's client met, through this tab's client */
+  report: (e: WebSocketClientError) => void,
   locks: LockManager = navigator.locks,
 ): Link<In, Out> => {
-  const id = Math.random();
-  const patience = STEAL + Math.random() * JITTER;
+  // how long this tab waits on a silent leader; random, so it also names the tab
+  const id = STEAL + Math.random() * JITTER;
+  const now = () => Date.now();
   let ch: BroadcastChannel | undefined;
   /** aborts the lock request waiting in line; also names that request (see `lock`) */
   let ac: AbortController | undefined;
@@ -106,9 +105,8 @@ export const link = <In extends Message, Out>(
   let said: number;
   /** work held while the leader checks it still leads */
   let held: (() => void)[] | undefined;
-  /** the last socket write went out; a refused one taints this reign */
+  /** the last socket write went out */
   let wrote: boolean;
-  let dirty: boolean;
   /** the frame the hub is dispatching, as it came */
   let raw: unknown;
   /** the frames of tabs on their way through the hub's client: written as they are */
@@ -134,7 +132,7 @@ export const link = <In extends Message, Out>(
       ch = new BroadcastChannel(key);
       ch.onmessage = (e) => on(e.data);
       self._ended = false;
-      seen = ran = Date.now();
+      seen = ran = now();
       tick = setInterval(check, TICK);
       request();
       post([0, 0]);
@@ -143,7 +141,11 @@ export const link = <In extends Message, Out>(
     queueMicrotask(sync);
     return ws;
   }
-  const self: Link<In, Out> = { _socket: socket as unknown as WebSocketConstructor, _leave: () => leave() };
+  const self: Link<In, Out> = {
+    _socket: socket as unknown as WebSocketConstructor,
+    _leave: () => leave(),
+    _heard: new Set(),
+  };
 
   const leave = () => {
     if (!ch) return;
@@ -218,7 +220,7 @@ export const link = <In extends Message, Out>(
       state = undefined;
       drop();
     }
-    seen = Date.now();
+    seen = now();
     if (k < 4) {
       state = a;
       // the leader's client gave up (closed for good, refused, out of attempts): so does every
@@ -229,21 +231,21 @@ export const link = <In extends Message, Out>(
     } else if (k < 5) {
       if (ws?.readyState === 1) ws.onmessage?.({ data: a });
       else if (state === 'open') inbox.push(a);
-    } else if (k < 6) owner.report(Object.assign(new WebSocketClientError(a), { message: b }));
-    else owner.heard((self._latency = a));
+    } else if (k < 6) report(Object.assign(new WebSocketClientError(a), { message: b }));
+    else for (const f of self._heard) f((self._latency = a));
   };
 
   /** Every TICK: the leader shows it is alive; a follower checks that the leader is. */
   const check = () => {
-    const now = Date.now();
+    const t = now();
     // a tick far behind means this tab's own timers were held up (frozen, throttled): the
     // leader's silence says nothing then, so wait another round before judging it
-    const late = now - ran > STEAL;
-    ran = now;
+    const late = t - ran > STEAL;
+    ran = t;
     if (hub) {
-      if (now - said >= BEAT) say(3, hub.state);
-    } else if (!late && now - seen > patience) {
-      seen = now;
+      if (t - said >= BEAT) say(3, hub.state);
+    } else if (!late && t - seen > id) {
+      seen = t;
       request(true);
     }
   };
@@ -267,11 +269,10 @@ export const link = <In extends Message, Out>(
     ac = undefined;
     // tell the others at once, before any of them decides to take over too
     n = ~~n + 1 + Math.random();
-    post([3, n, 'connecting']);
+    post([3, n]);
     me = await holder();
     if (!ch) return;
     lock = mine;
-    dirty = false;
     const ser = o.serialize ?? JSON.stringify;
     const des = o.deserialize ?? JSON.parse;
     const Native = (o.WebSocket ?? globalThis.WebSocket) as unknown as typeof WebSocket;
@@ -288,13 +289,12 @@ export const link = <In extends Message, Out>(
           WebSocket:
             Native &&
             class extends Native {
-              // the fence: no write unless the lease is fresh, and a refused one is never confirmed
+              // the fence: no write unless the lease is fresh. A refused one is never confirmed,
+              // and the client took it for written: this reign can no longer vouch for its
+              // frames, so it ends (outside the client's own call)
               send(d: never) {
-                if ((wrote = !held && Date.now() - said < LEASE)) super.send(d);
-                else {
-                  dirty = true;
-                  fenced(() => {});
-                }
+                if ((wrote = !held && now() - said < LEASE)) super.send(d);
+                else queueMicrotask(deposed);
               }
             },
         }));
@@ -307,7 +307,7 @@ export const link = <In extends Message, Out>(
         if (raws.has(m as object) && wrote) post([1, 0, (m as Said)[2], (m as Said)[3]]);
       },
     });
-    said = Date.now();
+    said = now();
     c.connect();
     return new Promise((r) => (release = r));
   };
@@ -318,7 +318,7 @@ export const link = <In extends Message, Out>(
     if (h)
       fenced(() => {
         if (hub !== h) return;
-        said = Date.now();
+        said = now();
         post([k, n, a, b]);
       });
   };
@@ -326,21 +326,20 @@ export const link = <In extends Message, Out>(
   /**
    * Runs `f` now while the lease is fresh. Otherwise this leader may have been stalled long
    * enough to be replaced: `f`, and all that follows, in order, wait until the lock manager says
-   * whether this tab still holds the lock. If not, or if a socket write was refused meanwhile,
-   * it steps down.
+   * whether this tab still holds the lock. If not, it steps down.
    */
   const fenced = (f: () => void) => {
     if (held) return held.push(f);
-    if (Date.now() - said < LEASE) return f();
+    if (now() - said < LEASE) return f();
     const work = (held = [f]);
     const h = hub;
-    holder().then((now) => {
+    holder().then((c) => {
       // a reign that ended meanwhile has nothing held here any more
       if (hub !== h) return;
       held = undefined;
-      if (dirty || now !== me) return deposed();
+      if (c !== me) return deposed();
       // still the leader: renew the lease with a post before anything else
-      said = Date.now();
+      said = now();
       say(3, h!.state);
       for (const w of work) w();
     }, deposed);
@@ -353,7 +352,7 @@ export const link = <In extends Message, Out>(
     n = ~~n;
     state = undefined;
     drop();
-    seen = Date.now();
+    seen = now();
     if (ch) request();
   };
 
