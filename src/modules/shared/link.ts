@@ -162,17 +162,20 @@ export const link = <In extends Message, Out>(
 
   /** Opens or closes (with `info`) the stand-in socket to match the shared connection. */
   const sync = (info?: CloseInfo) => {
-    if (!ws) return;
+    const s = ws as (WebSocketLike & { readyState: number }) | undefined;
+    if (!s) return;
     if (state !== 'open') return drop(info);
-    if (ws.readyState) return;
-    // a new leader gets first what the last one may not have written, in order
-    if (sentTo !== n) {
-      sentTo = n;
-      for (const f of pending) out(f);
+    if (!s.readyState) {
+      // a new leader gets first what the last one may not have written, in order
+      if (sentTo !== n) {
+        sentTo = n;
+        for (const f of pending) out(f);
+      }
+      s.readyState = 1;
+      s.onopen?.({});
     }
-    (ws as { readyState: number }).readyState = 1;
-    ws.onopen?.({});
-    for (const data of inbox.splice(0)) ws.onmessage?.({ data });
+    // then the frames of this connection so far
+    for (const data of inbox.splice(0)) s.onmessage?.({ data });
   };
 
   /** Closes the stand-in socket if open; one still connecting waits on, unless it is all over. */
@@ -204,11 +207,11 @@ export const link = <In extends Message, Out>(
     }
     if (k < 3) {
       // to this tab's reign: no other has its term
-      const h = hub;
-      if (h && t === n)
+      // (work held by the fence runs only while the same reign goes on)
+      if (hub && t === n)
         fenced(() => {
           raws.add(m);
-          h.send(m as Out);
+          hub!.send(m as Out);
         });
       return;
     }
@@ -229,8 +232,10 @@ export const link = <In extends Message, Out>(
       sync(b);
       if (self._ended) hub ? setTimeout(() => ws || leave(), BEAT) : leave();
     } else if (k < 5) {
-      if (ws?.readyState === 1) ws.onmessage?.({ data: a });
-      else if (state === 'open') inbox.push(a);
+      if (state === 'open') {
+        inbox.push(a);
+        sync();
+      }
     } else if (k < 6) report(Object.assign(new WebSocketClientError(a), { message: b }));
     else for (const f of self._heard) f((self._latency = a));
   };
@@ -266,7 +271,6 @@ export const link = <In extends Message, Out>(
   const holder = async () => (await locks.query()).held?.find((x) => x.name === key)?.clientId;
 
   const lead = async (mine: object): Promise<void> => {
-    ac = undefined;
     // tell the others at once, before any of them decides to take over too
     n = ~~n + 1 + Math.random();
     post([3, n]);
