@@ -97,8 +97,6 @@ export const link = <In extends Message, Out>(
   // ---- while leading ----
   let hub: WebSocketClient<In, Out> | undefined;
   let release: (() => void) | undefined;
-  /** the lock request this tab leads under, to tell whether a rejection concerns it */
-  let lock: object | undefined;
   /** this tab's id in the lock manager, to see whether it still holds the lock */
   let me: string | undefined;
   /** when the leader last posted */
@@ -262,21 +260,20 @@ export const link = <In extends Message, Out>(
     ac?.abort();
     const a = (ac = new AbortController());
     locks
-      .request(key, steal ? { steal } : { signal: a.signal }, () => lead(a))
-      // aborted while waiting, or stolen while leading: only the latter concerns us
-      .catch(() => lock === a && deposed());
+      .request(key, steal ? { steal } : { signal: a.signal }, lead)
+      // aborted while waiting (this tab does not lead then: a no-op), or stolen while leading
+      .catch(deposed);
   };
 
   /** The id (in the lock manager) of the tab that holds the lock. */
   const holder = async () => (await locks.query()).held?.find((x) => x.name === key)?.clientId;
 
-  const lead = async (mine: object): Promise<void> => {
+  const lead = async (): Promise<void> => {
     // tell the others at once, before any of them decides to take over too
     n = ~~n + 1 + Math.random();
     post([3, n]);
     me = await holder();
     if (!ch) return;
-    lock = mine;
     const ser = o.serialize ?? JSON.stringify;
     const des = o.deserialize ?? JSON.parse;
     const Native = (o.WebSocket ?? globalThis.WebSocket) as unknown as typeof WebSocket;
@@ -316,16 +313,13 @@ export const link = <In extends Message, Out>(
     return new Promise((r) => (release = r));
   };
 
-  /** Post as the leader, inside the fence. */
-  const say = (k: number, a?: unknown, b?: unknown) => {
-    const h = hub;
-    if (h)
-      fenced(() => {
-        if (hub !== h) return;
-        said = now();
-        post([k, n, a, b]);
-      });
-  };
+  /** Post as the leader, inside the fence (whose held work runs only while the same reign goes on). */
+  const say = (k: number, a?: unknown, b?: unknown) =>
+    hub &&
+    fenced(() => {
+      said = now();
+      post([k, n, a, b]);
+    });
 
   /**
    * Runs `f` now while the lease is fresh. Otherwise this leader may have been stalled long
@@ -344,7 +338,7 @@ export const link = <In extends Message, Out>(
       if (c !== me) return deposed();
       // still the leader: renew the lease with a post before anything else
       said = now();
-      say(3, h!.state);
+      post([3, n, h!.state]);
       for (const w of work) w();
     }, deposed);
   };
@@ -364,7 +358,7 @@ export const link = <In extends Message, Out>(
   const resign = () => {
     const h = hub;
     if (h) {
-      hub = self._hub = lock = held = undefined;
+      hub = self._hub = held = undefined;
       h.dispose();
       release?.();
     }
