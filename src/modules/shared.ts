@@ -32,21 +32,7 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
             this.report(e),
           )
         : undefined;
-    super({
-      ...o,
-      // this tab's client talks to the leader through a stand-in socket: the leader
-      // authenticates, runs the heartbeat and decides when to reconnect, for every tab
-      ...(l && {
-        url: 'ws://-',
-        WebSocket: l._socket,
-        auth: undefined,
-        heartbeat: false,
-        authFailureCodes: [],
-        connectTimeout: 2e9,
-        reconnect: { initialDelay: 0, shouldReconnect: () => !l._ended },
-      }),
-      autoConnect: false,
-    });
+    super(l ? l._options : { ...o, autoConnect: false });
     this.link = l;
     if (o.autoConnect !== false) this.connect();
   }

@@ -46,14 +46,12 @@ const HANDOVER = { code: 1001, reason: 'handover' } as CloseInfo;
 
 /** One tab's part in a shared connection; see {@link link}. */
 export interface Link<In extends Message, Out> {
-  /** The WebSocket class for this tab's client: a stand-in that talks to the leader. */
-  _socket: WebSocketConstructor;
+  /** The options of this tab's client: the app's, with a stand-in socket that talks to the leader. */
+  _options: ClientOptions<In, Out>;
   /** This tab stops taking part; a leader hands over, the last one closes the socket. */
   _leave(): void;
   /** The leader's client, while this tab leads. */
   _hub?: WebSocketClient<In, Out>;
-  /** The shared connection ended for good: the tab's client closes rather than reconnect. */
-  _ended?: boolean;
   /** The leader's last heartbeat round trip. */
   _latency?: number;
   /** This tab's listeners to the leader's heartbeat round trips. */
@@ -129,7 +127,6 @@ export const link = <In extends Message, Out>(
     if (!ch) {
       ch = new BroadcastChannel(key);
       ch.onmessage = (e) => on(e.data);
-      self._ended = false;
       seen = ran = now();
       tick = setInterval(check, TICK);
       request();
@@ -140,7 +137,19 @@ export const link = <In extends Message, Out>(
     return ws;
   }
   const self: Link<In, Out> = {
-    _socket: socket as unknown as WebSocketConstructor,
+    _options: {
+      ...o,
+      // the leader authenticates, runs the heartbeat and decides when to reconnect, for every tab
+      url: 'ws://-',
+      WebSocket: socket as unknown as WebSocketConstructor,
+      auth: undefined,
+      heartbeat: false,
+      authFailureCodes: [],
+      connectTimeout: 2e9,
+      // once the shared connection ended for good, the tab's client closes rather than reconnect
+      reconnect: { initialDelay: 0, shouldReconnect: () => state !== 'closed' },
+      autoConnect: false,
+    },
     _leave: () => leave(),
     _heard: new Set(),
   };
@@ -180,7 +189,7 @@ export const link = <In extends Message, Out>(
   const drop = (info = HANDOVER) => {
     const s = ws;
     inbox = [];
-    if (!s || (s.readyState !== 1 && !self._ended)) return;
+    if (!s || (s.readyState !== 1 && state !== 'closed')) return;
     ws = undefined;
     (s as { readyState: number }).readyState = 3;
     s.onclose?.(info);
@@ -224,11 +233,10 @@ export const link = <In extends Message, Out>(
     seen = now();
     if (k < 4) {
       state = a;
+      sync(b);
       // the leader's client gave up (closed for good, refused, out of attempts): so does every
       // tab. The leader lets go of the lock last, once the others are out of the line for it.
-      if (a === 'closed') self._ended = true;
-      sync(b);
-      if (self._ended) hub ? setTimeout(() => ws || leave(), BEAT) : leave();
+      if (a === 'closed') hub ? setTimeout(() => ws || leave(), BEAT) : leave();
     } else if (k < 5) {
       if (state === 'open') {
         inbox.push(a);
