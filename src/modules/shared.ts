@@ -44,7 +44,7 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
 
   /** Round trip of the leader's last heartbeat, ms. */
   override get latency(): number | undefined {
-    return this.link ? this.link._latency : super.latency;
+    return this.link?._latency ?? super.latency;
   }
 
   /** Listen to the leader's heartbeat round trips, ms. Returns the unsubscribe function. */

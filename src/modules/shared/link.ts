@@ -36,7 +36,7 @@ const JITTER = 200;
  * - 6 a heartbeat round trip `a`, ms
  */
 // biome-ignore lint/suspicious/noExplicitAny: the fields depend on the kind; see above
-type Said = [kind: number, term: number, a?: any, b?: any, c?: any];
+type Said = [kind: number, term?: number, a?: any, b?: any, c?: any];
 
 /** A frame a tab handed over for the leader to write: its number and data. */
 type Frame = [q: number, d: unknown];
@@ -118,10 +118,8 @@ export const link = <In extends Message, Out>(
         pending.push(f);
         out(f);
       },
-      close: () => {
-        s.readyState = 3;
-        leave();
-      },
+      // the client forgets the socket as it closes it
+      close: () => leave(),
     };
     ws = s as unknown as WebSocketLike;
     if (!ch) {
@@ -130,7 +128,7 @@ export const link = <In extends Message, Out>(
       seen = ran = now();
       tick = setInterval(check, TICK);
       request();
-      post([0, 0]);
+      post([0]);
     }
     // the client sets its handlers after making the socket
     queueMicrotask(sync);
@@ -223,10 +221,10 @@ export const link = <In extends Message, Out>(
       return;
     }
     // from a leader: an older one is not listened to; a newer one is a handover
-    if (t < n) return;
-    if (t > n) {
+    if (t! < n) return;
+    if (t! > n) {
       deposed();
-      n = t;
+      n = t!;
       state = undefined;
       drop();
     }
@@ -368,7 +366,7 @@ export const link = <In extends Message, Out>(
     if (h) {
       hub = self._hub = held = undefined;
       h.dispose();
-      release?.();
+      release!();
     }
     return h;
   };
