@@ -51,6 +51,7 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
   override onLatency(listener: (ms: number) => void): () => void {
     const l = this.link;
     if (!l) return super.onLatency(listener);
+    // kept by the link; `dispose()` needs no more: a disposed client never rejoins, so they never run again
     l._heard.add(listener);
     return () => l._heard.delete(listener);
   }
@@ -62,12 +63,6 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
   override close(code?: number, reason?: string): void {
     super.close(code, reason);
     this.link?._leave();
-  }
-
-  /** `close()`, then drop the queue and every listener, handler and plugin. */
-  override dispose(): void {
-    super.dispose();
-    this.link?._heard.clear();
   }
 }
 

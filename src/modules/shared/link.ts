@@ -275,9 +275,7 @@ export const link = <In extends Message, Out>(
   const holder = async () => (await locks.query()).held?.find((x) => x.name === key)?.clientId;
 
   const lead = async (): Promise<void> => {
-    // tell the others at once, before any of them decides to take over too
     n = ~~n + 1 + Math.random();
-    post([3, n]);
     me = await holder();
     if (!ch) return;
     const ser = o.serialize ?? JSON.stringify;
@@ -293,17 +291,15 @@ export const link = <In extends Message, Out>(
           queue: { maxSize: Infinity },
           serialize: (m) => (raws.has(m as object) ? (m as Said)[4] : ser(m)),
           deserialize: (d) => des((raw = d) as string),
-          WebSocket:
-            Native &&
-            class extends Native {
-              // the fence: no write unless the lease is fresh. A refused one is never confirmed,
-              // and the client took it for written: this reign can no longer vouch for its
-              // frames, so it ends (outside the client's own call)
-              send(d: never) {
-                if ((wrote = !held && now() - said < LEASE)) super.send(d);
-                else queueMicrotask(deposed);
-              }
-            },
+          WebSocket: class extends Native {
+            // the fence: no write unless the lease is fresh. A refused one is never confirmed,
+            // and the client took it for written: this reign can no longer vouch for its
+            // frames, so it ends (outside the client's own call)
+            send(d: never) {
+              if ((wrote = !held && now() - said < LEASE)) super.send(d);
+              else queueMicrotask(deposed);
+            }
+          },
         }));
     c.onStateChange((s, d) => say(3, s, d.closeInfo));
     c.on('*', () => say(4, raw));
