@@ -74,7 +74,7 @@ export const link = <In extends Message, Out>(
   const id = STEAL + Math.random() * JITTER;
   const now = () => Date.now();
   let ch: BroadcastChannel | undefined;
-  /** aborts the lock request waiting in line; also names that request (see `lock`) */
+  /** aborts the lock request waiting in line (aborting one already granted does nothing) */
   let ac: AbortController | undefined;
   let tick: ReturnType<typeof setInterval>;
   /** when the tick last ran, and when the current leader was last heard */
