@@ -1,4 +1,3 @@
 // Entry of `resilient-ws/shared`: one connection for all tabs. The error class is re-exported
 // for the documentation of the methods `SharedClient` inherits (it is the core's own class).
-export { WebSocketClientError } from 'resilient-ws';
 export * from './modules/shared';

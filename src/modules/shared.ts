@@ -1,5 +1,8 @@
-import { type ClientOptions, type Message, WebSocketClient } from 'resilient-ws';
+import { type ClientOptions, type Message, WebSocketClient, WebSocketClientError } from 'resilient-ws';
 import { type Link, link } from './shared/link';
+
+// for the documentation of the methods `SharedClient` inherits (it is the core's own class)
+export { WebSocketClientError };
 
 /** Options of {@link sharedClient}: every {@link ClientOptions} option, and `name`. */
 export interface SharedOptions<In = Message, Out = Message> extends ClientOptions<In, Out> {
@@ -17,7 +20,6 @@ export interface SharedOptions<In = Message, Out = Message> extends ClientOption
 export class SharedClient<In extends Message = Message, Out = Message> extends WebSocketClient<In, Out> {
   // No `_` names here: the build shortens those per file, so they could meet the core's own.
   private link?: Link<In, Out>;
-  private heardListeners = new Set<(ms: number) => void>();
 
   /** @throws {@link WebSocketClientError} `INVALID_OPTIONS`, naming the option */
   constructor(options: SharedOptions<In, Out>) {
@@ -26,30 +28,11 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
     const g = globalThis as { navigator?: Navigator; BroadcastChannel?: unknown };
     const l =
       g.navigator?.locks && g.BroadcastChannel
-        ? link<In, Out>(`resilient-ws:${name ?? (typeof u === 'function' ? 'resilient-ws' : String(u))}`, o, {
-            report: (e) => this.report(e),
-            heard: (ms) => {
-              for (const f of this.heardListeners) f(ms);
-            },
-          })
+        ? link<In, Out>(`resilient-ws:${name ?? (typeof u === 'function' ? 'resilient-ws' : String(u))}`, o, (e) =>
+            this.report(e),
+          )
         : undefined;
-    super(
-      l
-        ? {
-            ...o,
-            // this tab's client talks to the leader through a stand-in socket: the leader
-            // authenticates, runs the heartbeat and decides when to reconnect, for every tab
-            url: 'ws://-',
-            WebSocket: l._socket,
-            auth: undefined,
-            heartbeat: false,
-            authFailureCodes: [],
-            connectTimeout: 2e9,
-            reconnect: { initialDelay: 0, shouldReconnect: () => !l._ended },
-            autoConnect: false,
-          }
-        : { ...o, autoConnect: false },
-    );
+    super(l ? l._options : { ...o, autoConnect: false });
     this.link = l;
     if (o.autoConnect !== false) this.connect();
   }
@@ -61,14 +44,16 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
 
   /** Round trip of the leader's last heartbeat, ms. */
   override get latency(): number | undefined {
-    return this.link ? this.link._latency : super.latency;
+    return this.link?._latency ?? super.latency;
   }
 
   /** Listen to the leader's heartbeat round trips, ms. Returns the unsubscribe function. */
   override onLatency(listener: (ms: number) => void): () => void {
-    if (!this.link) return super.onLatency(listener);
-    this.heardListeners.add(listener);
-    return () => this.heardListeners.delete(listener);
+    const l = this.link;
+    if (!l) return super.onLatency(listener);
+    // kept by the link; `dispose()` needs no more: a disposed client never rejoins, so they never run again
+    l._heard.add(listener);
+    return () => l._heard.delete(listener);
   }
 
   /**
@@ -78,12 +63,6 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
   override close(code?: number, reason?: string): void {
     super.close(code, reason);
     this.link?._leave();
-  }
-
-  /** `close()`, then drop the queue and every listener, handler and plugin. */
-  override dispose(): void {
-    super.dispose();
-    this.heardListeners.clear();
   }
 }
 

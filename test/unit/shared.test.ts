@@ -307,6 +307,12 @@ describe('sharedClient', () => {
   });
 
   it("followers hear the leader's heartbeat round trips and errors", async () => {
+    // the server answers pings from the first one on: the heartbeat's opening probe included
+    server.server.on('connection', (s) =>
+      s.on('message', (d) => {
+        if (JSON.parse(d as string).type === 'ping') s.send('{"type":"pong"}');
+      }),
+    );
     const a = tab('A', { heartbeat: { interval: 100, timeout: 1000 } });
     a.c.onError(() => {}); // the leader's tab hears it too; not on the console
     await pass(50);
@@ -315,10 +321,6 @@ describe('sharedClient', () => {
     const errors: string[] = [];
     b.c.onLatency((ms) => rtts.push(ms));
     b.c.onError((e) => errors.push(e.code));
-    await pass(50);
-    server.last().on('message', (d) => {
-      if (JSON.parse(d as string).type === 'ping') server.last().send('{"type":"pong"}');
-    });
     await pass(200);
     expect(rtts.length).toBeGreaterThan(0);
     expect(b.c.latency).toBe(rtts[rtts.length - 1]);

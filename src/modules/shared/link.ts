@@ -21,52 +21,41 @@ const LEASE = 1200;
 const STEAL = 1300;
 const JITTER = 200;
 
-/** A frame a tab handed over for the leader to write: its sequence number and data. */
-interface Frame {
-  q: number;
-  d: unknown;
-}
-
 /**
- * What tabs say to each other over the channel. `k`: the kind; `n`/`l`: the term (a number) and
- * the id of the leader that speaks or is spoken to.
- * - `b` the leader's state `s` (and close info `c`); any post of a leader is a sign of life
- * - `m` a frame `d` from the server; `e` an error (code `c`, text `t`); `t` a round trip `ms`
- * - `ok` tab `to`'s frames up to `q` are written; `s` tab `f` asks for its frame `q`, `d` to be written
- * - `h` a tab joined and wants to know the state
+ * What tabs say to each other over the channel: `[kind, term, a, b, c]`, short because every
+ * frame of every tab goes through it. The term names the reign of a leader: its whole part
+ * counts the reigns, its random fraction tells apart two tabs that took over at once, so a
+ * later reign has the greater term. Kinds and what `a`, `b`, `c` are:
+ * - 0 a tab joined and wants to know the state
+ * - 1 tab `a`'s frames up to number `b` are written
+ * - 2 tab `a` asks the leader of the term to write its frame number `b`, data `c`
+ * - 3 (from a leader, as are 4–6) the state `a` of its connection, and the close info `b`;
+ *   any post of a leader is a sign of life
+ * - 4 a frame `a` from the server
+ * - 5 an error: code `a`, message `b`
+ * - 6 a heartbeat round trip `a`, ms
  */
 // biome-ignore lint/suspicious/noExplicitAny: the fields depend on the kind; see above
-type Said = { k: string; n?: number; l?: string } & Record<string, any>;
+type Said = [kind: number, term?: number, a?: any, b?: any, c?: any];
 
-/** A frame from a tab on its way through the leader's client: never serialised again. */
-class Raw {
-  constructor(
-    readonly d: unknown,
-    readonly f: string,
-    readonly q: number,
-  ) {}
-}
+/** A frame a tab handed over for the leader to write: its number and data. */
+type Frame = [q: number, d: unknown];
 
-const HANDOVER: CloseInfo = { code: 1001, reason: 'handover', wasClean: false };
+// not clean: the client counts it as a drop (and `wasClean` reads false when left out)
+const HANDOVER = { code: 1001, reason: 'handover' } as CloseInfo;
 
 /** One tab's part in a shared connection; see {@link link}. */
 export interface Link<In extends Message, Out> {
-  /** The WebSocket class for this tab's client: a stand-in that talks to the leader. */
-  _socket: WebSocketConstructor;
+  /** The options of this tab's client: the app's, with a stand-in socket that talks to the leader. */
+  _options: ClientOptions<In, Out>;
   /** This tab stops taking part; a leader hands over, the last one closes the socket. */
   _leave(): void;
   /** The leader's client, while this tab leads. */
   _hub?: WebSocketClient<In, Out>;
-  /** The shared connection ended for good: the tab's client closes rather than reconnect. */
-  _ended?: boolean;
   /** The leader's last heartbeat round trip. */
   _latency?: number;
-}
-
-/** Where the tab's client hears what the leader relays. */
-export interface Owner {
-  report(e: WebSocketClientError): void;
-  heard(ms: number): void;
+  /** This tab's listeners to the leader's heartbeat round trips. */
+  _heard: Set<(ms: number) => void>;
 }
 
 /**
@@ -77,47 +66,47 @@ export interface Owner {
 export const link = <In extends Message, Out>(
   key: string,
   o: ClientOptions<In, Out>,
-  owner: Owner,
+  /** reports an error the leader's client met, through this tab's client */
+  report: (e: WebSocketClientError) => void,
   locks: LockManager = navigator.locks,
 ): Link<In, Out> => {
-  const id = Math.random().toString(36).slice(2);
-  const patience = STEAL + Math.random() * JITTER;
+  // how long this tab waits on a silent leader; random, so it also names the tab
+  const id = STEAL + Math.random() * JITTER;
+  const now = () => Date.now();
   let ch: BroadcastChannel | undefined;
-  /** aborts the lock request waiting in line */
+  /** aborts the lock request waiting in line (aborting one already granted does nothing) */
   let ac: AbortController | undefined;
   let tick: ReturnType<typeof setInterval>;
   /** when the tick last ran, and when the current leader was last heard */
   let ran: number;
   let seen: number;
-  /** the current leader's term and id, and the state of its connection */
+  /** the current leader's term (see {@link Said}), and the state of its connection */
   let n = 0;
-  let l: string | undefined;
   let state: State | undefined;
   /** the client's current stand-in socket */
   let ws: WebSocketLike | undefined;
   /** frames sent and not yet confirmed written, and the term they were last sent to */
   let seq = 0;
   let pending: Frame[] = [];
-  let sentTo: string | undefined;
+  let sentTo: number | undefined;
   /** frames of the current connection that came while the client was between sockets */
   let inbox: unknown[] = [];
 
   // ---- while leading ----
   let hub: WebSocketClient<In, Out> | undefined;
   let release: (() => void) | undefined;
-  /** the lock this tab leads under, to tell whether a rejection concerns it */
-  let lock: object | undefined;
   /** this tab's id in the lock manager, to see whether it still holds the lock */
   let me: string | undefined;
   /** when the leader last posted */
   let said: number;
   /** work held while the leader checks it still leads */
   let held: (() => void)[] | undefined;
-  /** the last socket write went out; a refused one taints this reign */
+  /** the last socket write went out */
   let wrote: boolean;
-  let dirty: boolean;
   /** the frame the hub is dispatching, as it came */
   let raw: unknown;
+  /** the frames of tabs on their way through the hub's client: written as they are */
+  const raws = new WeakSet<object>();
 
   // Called with `new` by the client, it returns the object it makes (a function declaration,
   // not an arrow: only those can be called with `new`). The client sets the handlers it needs.
@@ -125,30 +114,43 @@ export const link = <In extends Message, Out>(
     const s = {
       readyState: 0,
       send: (d: unknown) => {
-        const f = { q: ++seq, d };
+        const f: Frame = [++seq, d];
         pending.push(f);
         out(f);
       },
-      close: () => {
-        s.readyState = 3;
-        leave();
-      },
+      // the client forgets the socket as it closes it
+      close: () => leave(),
     };
     ws = s as unknown as WebSocketLike;
     if (!ch) {
       ch = new BroadcastChannel(key);
       ch.onmessage = (e) => on(e.data);
-      self._ended = false;
-      seen = ran = Date.now();
+      seen = ran = now();
       tick = setInterval(check, TICK);
-      request(false);
-      post({ k: 'h' });
+      request();
+      post([0]);
     }
     // the client sets its handlers after making the socket
     queueMicrotask(sync);
     return ws;
   }
-  const self: Link<In, Out> = { _socket: socket as unknown as WebSocketConstructor, _leave: () => leave() };
+  const self: Link<In, Out> = {
+    _options: {
+      ...o,
+      // the leader authenticates, runs the heartbeat and decides when to reconnect, for every tab
+      url: 'ws://-',
+      WebSocket: socket as unknown as WebSocketConstructor,
+      auth: undefined,
+      heartbeat: false,
+      authFailureCodes: [],
+      connectTimeout: 2e9,
+      // once the shared connection ended for good, the tab's client closes rather than reconnect
+      reconnect: { initialDelay: 0, shouldReconnect: () => state !== 'closed' },
+      autoConnect: false,
+    },
+    _leave: () => leave(),
+    _heard: new Set(),
+  };
 
   const leave = () => {
     if (!ch) return;
@@ -156,41 +158,43 @@ export const link = <In extends Message, Out>(
     clearInterval(tick);
     ac?.abort();
     ch.close();
-    ch = ws = l = state = undefined;
+    ch = ws = state = undefined;
     pending = [];
     inbox = [];
   };
 
   // ---- this tab ----
 
-  /** Opens or closes the stand-in socket to match the shared connection. */
-  const sync = () => {
-    if (!ws) return;
-    if (state === 'open' && !ws.readyState) {
+  /** Opens or closes (with `info`) the stand-in socket to match the shared connection. */
+  const sync = (info?: CloseInfo) => {
+    const s = ws as (WebSocketLike & { readyState: number }) | undefined;
+    if (!s) return;
+    if (state !== 'open') return drop(info);
+    if (!s.readyState) {
       // a new leader gets first what the last one may not have written, in order
-      const term = `${n}:${l}`;
-      if (sentTo !== term) {
-        sentTo = term;
+      if (sentTo !== n) {
+        sentTo = n;
         for (const f of pending) out(f);
       }
-      (ws as { readyState: number }).readyState = 1;
-      ws.onopen?.({});
-      for (const data of inbox.splice(0)) ws.onmessage?.({ data });
-    } else if (state !== 'open') drop(HANDOVER);
+      s.readyState = 1;
+      s.onopen?.({});
+    }
+    // then the frames of this connection so far
+    for (const data of inbox.splice(0)) s.onmessage?.({ data });
   };
 
   /** Closes the stand-in socket if open; one still connecting waits on, unless it is all over. */
-  const drop = (info: CloseInfo) => {
+  const drop = (info = HANDOVER) => {
     const s = ws;
     inbox = [];
-    if (!s || (s.readyState !== 1 && !self._ended)) return;
+    if (!s || (s.readyState !== 1 && state !== 'closed')) return;
     ws = undefined;
     (s as { readyState: number }).readyState = 3;
     s.onclose?.(info);
   };
 
   /** Asks the current leader to write a frame. */
-  const out = ({ q, d }: Frame) => post({ k: 's', n, l, f: id, q, d });
+  const out = (f: Frame) => post([2, n, id, ...f]);
 
   /** Posts to every other tab, and to this one after the current task. */
   const post = (m: Said) => {
@@ -200,57 +204,57 @@ export const link = <In extends Message, Out>(
 
   const on = (m: Said) => {
     if (!ch) return;
-    const { k, n: mn = 0, l: ml = '' } = m;
-    if (k === 'h') return hub && say({ k: 'b', s: hub.state });
-    if (k === 'ok') {
-      if (m.to === id) pending = pending.filter((f) => f.q > m.q);
+    const [k, t, a, b] = m;
+    if (!k) return hub && say(3, hub.state);
+    if (k < 2) {
+      if (a === id) pending = pending.filter((f) => f[0] > b);
       return;
     }
-    if (k === 's') {
-      const h = hub;
-      if (h && mn === n && ml === id) fenced(() => h.send(new Raw(m.d, m.f, m.q) as Out));
+    if (k < 3) {
+      // to this tab's reign: no other has its term
+      // (work held by the fence runs only while the same reign goes on)
+      if (hub && t === n)
+        fenced(() => {
+          raws.add(m);
+          hub!.send(m as Out);
+        });
       return;
     }
     // from a leader: an older one is not listened to; a newer one is a handover
-    if (mn < n || (mn === n && l && ml < l)) return;
-    if (mn > n || ml !== l) {
+    if (t! < n) return;
+    if (t! > n) {
       deposed();
-      n = mn;
-      l = ml;
+      n = t!;
       state = undefined;
-      drop(HANDOVER);
+      drop();
     }
-    seen = Date.now();
-    if (k === 'b') {
-      state = m.s;
-      if (m.s === 'closed') {
-        // the leader's client gave up (closed for good, refused, out of attempts): so does every
-        // tab. The leader lets go of the lock last, once the others are out of the line for it.
-        self._ended = true;
-        drop(m.c ?? HANDOVER);
-        if (!hub) return leave();
-        return void setTimeout(() => ws || leave(), BEAT);
+    seen = now();
+    if (k < 4) {
+      state = a;
+      sync(b);
+      // the leader's client gave up (closed for good, refused, out of attempts): so does every
+      // tab. The leader lets go of the lock last, once the others are out of the line for it.
+      if (a === 'closed') hub ? setTimeout(() => ws || leave(), BEAT) : leave();
+    } else if (k < 5) {
+      if (state === 'open') {
+        inbox.push(a);
+        sync();
       }
-      if (m.s !== 'open') drop(m.c ?? HANDOVER);
-      sync();
-    } else if (k === 'm') {
-      if (ws?.readyState === 1) ws.onmessage?.({ data: m.d });
-      else if (state === 'open') inbox.push(m.d);
-    } else if (k === 'e') owner.report(new WebSocketClientError(m.c, m.t));
-    else if (k === 't') owner.heard((self._latency = m.ms));
+    } else if (k < 6) report(Object.assign(new WebSocketClientError(a), { message: b }));
+    else for (const f of self._heard) f((self._latency = a));
   };
 
   /** Every TICK: the leader shows it is alive; a follower checks that the leader is. */
   const check = () => {
-    const now = Date.now();
+    const t = now();
     // a tick far behind means this tab's own timers were held up (frozen, throttled): the
     // leader's silence says nothing then, so wait another round before judging it
-    const late = now - ran > STEAL;
-    ran = now;
+    const late = t - ran > STEAL;
+    ran = t;
     if (hub) {
-      if (now - said >= BEAT) say({ k: 'b', s: hub.state });
-    } else if (!late && now - seen > patience) {
-      seen = now;
+      if (t - said >= BEAT) say(3, hub.state);
+    } else if (!late && t - seen > id) {
+      seen = t;
       request(true);
     }
   };
@@ -258,29 +262,24 @@ export const link = <In extends Message, Out>(
   // ---- the election ----
 
   /** Queue for the lock, or take it from a leader that stopped answering. */
-  const request = (steal: boolean) => {
+  const request = (steal?: boolean) => {
     ac?.abort();
     const a = (ac = new AbortController());
-    const mine = {};
     locks
-      .request(key, steal ? { steal } : { signal: a.signal }, () => lead(mine))
-      // aborted while waiting, or stolen while leading: only the latter concerns us
-      .catch(() => lock === mine && deposed());
+      .request(key, steal ? { steal } : { signal: a.signal }, lead)
+      // aborted while waiting (this tab does not lead then: a no-op), or stolen while leading
+      .catch(deposed);
   };
 
-  const lead = async (mine: object): Promise<void> => {
-    ac = undefined;
-    // tell the others at once, before any of them decides to take over too
-    n++;
-    l = id;
-    post({ k: 'b', n, l, s: 'connecting' });
-    const h = (await locks.query()).held;
+  /** The id (in the lock manager) of the tab that holds the lock. */
+  const holder = async () => (await locks.query()).held?.find((x) => x.name === key)?.clientId;
+
+  const lead = async (): Promise<void> => {
+    n = ~~n + 1 + Math.random();
+    me = await holder();
     if (!ch) return;
-    me = h?.find((x) => x.name === key)?.clientId;
-    lock = mine;
-    dirty = false;
     const ser = o.serialize ?? JSON.stringify;
-    const des = o.deserialize;
+    const des = o.deserialize ?? JSON.parse;
     const Native = (o.WebSocket ?? globalThis.WebSocket) as unknown as typeof WebSocket;
     const c =
       (hub =
@@ -290,71 +289,58 @@ export const link = <In extends Message, Out>(
           autoConnect: false,
           // frames of other tabs pass through the hub's queue as they are; nothing is dropped there
           queue: { maxSize: Infinity },
-          serialize: (m) => (m instanceof Raw ? m.d : ser(m)) as string,
-          deserialize: (d) => {
-            raw = d;
-            return des ? des(d) : JSON.parse(d as string);
+          serialize: (m) => (raws.has(m as object) ? (m as Said)[4] : ser(m)),
+          deserialize: (d) => des((raw = d) as string),
+          WebSocket: class extends Native {
+            // the fence: no write unless the lease is fresh. A refused one is never confirmed,
+            // and the client took it for written: this reign can no longer vouch for its
+            // frames, so it ends (outside the client's own call)
+            send(d: never) {
+              if ((wrote = !held && now() - said < LEASE)) super.send(d);
+              else queueMicrotask(deposed);
+            }
           },
-          WebSocket:
-            Native &&
-            class extends Native {
-              // the fence: no write unless the lease is fresh, and a refused one is never confirmed
-              send(d: never) {
-                if ((wrote = !held && Date.now() - said < LEASE)) super.send(d);
-                else {
-                  dirty = true;
-                  fenced(() => {});
-                }
-              }
-            },
         }));
-    c.onStateChange((s, d) => say({ k: 'b', s, c: d.closeInfo }));
-    c.on('*', () => {
-      const d = raw;
-      say({ k: 'm', d });
-    });
-    c.onError((e) => say({ k: 'e', c: e.code, t: e.message }));
-    c.onLatency((ms) => say({ k: 't', ms }));
+    c.onStateChange((s, d) => say(3, s, d.closeInfo));
+    c.on('*', () => say(4, raw));
+    c.onError((e) => say(5, e.code, e.message));
+    c.onLatency((ms) => say(6, ms));
     c.use({
       sent: (m) => {
-        if (m instanceof Raw && wrote) post({ k: 'ok', to: m.f, q: m.q });
+        if (raws.has(m as object) && wrote) post([1, 0, (m as Said)[2], (m as Said)[3]]);
       },
     });
-    said = Date.now();
+    said = now();
     c.connect();
     return new Promise((r) => (release = r));
   };
 
-  /** Post as the leader, inside the fence. */
-  const say = (m: Said) => {
-    const h = hub;
-    if (h)
-      fenced(() => {
-        if (hub !== h) return;
-        said = Date.now();
-        post({ ...m, n, l: id });
-      });
-  };
+  /** Post as the leader, inside the fence (whose held work runs only while the same reign goes on). */
+  const say = (k: number, a?: unknown, b?: unknown) =>
+    hub &&
+    fenced(() => {
+      said = now();
+      post([k, n, a, b]);
+    });
 
   /**
    * Runs `f` now while the lease is fresh. Otherwise this leader may have been stalled long
    * enough to be replaced: `f`, and all that follows, in order, wait until the lock manager says
-   * whether this tab still holds the lock. If not, or if a socket write was refused meanwhile,
-   * it steps down.
+   * whether this tab still holds the lock. If not, it steps down.
    */
   const fenced = (f: () => void) => {
     if (held) return held.push(f);
-    if (Date.now() - said < LEASE) return f();
-    held = [f];
+    if (now() - said < LEASE) return f();
+    const work = (held = [f]);
     const h = hub;
-    locks.query().then(({ held: now }) => {
-      const work = held ?? [];
-      held = undefined;
+    holder().then((c) => {
+      // a reign that ended meanwhile has nothing held here any more
       if (hub !== h) return;
-      if (dirty || !now?.some((x) => x.name === key && x.clientId === me)) return deposed();
+      held = undefined;
+      if (c !== me) return deposed();
       // still the leader: renew the lease with a post before anything else
-      said = Date.now();
-      say({ k: 'b', s: h!.state });
+      said = now();
+      post([3, n, h!.state]);
       for (const w of work) w();
     }, deposed);
   };
@@ -362,20 +348,23 @@ export const link = <In extends Message, Out>(
   /** Lost the lock, or cannot vouch for this reign: step down writing nothing, line up again. */
   const deposed = () => {
     if (!resign()) return;
-    l = state = undefined;
-    drop(HANDOVER);
-    seen = Date.now();
-    if (ch) request(false);
+    // any later reign may speak now, also one that began with the same whole term
+    n = ~~n;
+    state = undefined;
+    drop();
+    seen = now();
+    if (ch) request();
   };
 
-  /** Stop leading: close the socket, let go of the lock. Returns whether this tab was leading. */
-  const resign = (): boolean => {
+  /** Stop leading: close the socket, let go of the lock. Returns the client that led, if any. */
+  const resign = () => {
     const h = hub;
-    if (!h) return false;
-    hub = self._hub = lock = held = undefined;
-    h.dispose();
-    release?.();
-    return true;
+    if (h) {
+      hub = self._hub = held = undefined;
+      h.dispose();
+      release!();
+    }
+    return h;
   };
 
   return self;
