@@ -628,25 +628,21 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
 
   /**
    * Send what waits, oldest first, pausing while the socket's buffer is above the high-water
-   * mark. After a pause it goes on once the buffer is down to half the mark, so each look sends
-   * a good batch rather than a frame or two. The next look is timed by how fast the buffer
-   * emptied since the last one (`last` bytes at `at`): when it should be down to half, within
-   * 1–50 ms; a buffer that does not move is looked at twice as late each time, up to 50 ms, so
-   * a stalled link is not polled in a busy loop.
+   * mark. While the buffer empties (less in it than at the last look, `last`), the next look
+   * comes after 1 ms, so the socket does not sit idle waiting for us (a fixed 50 ms did); while
+   * it does not move, each wait is twice as long, up to 50 ms, so a stalled link is not polled
+   * in a busy loop.
    */
-  private _flush(pause = 1, last = Infinity, at = 0): void {
+  private _flush(pause = 1, last = Infinity): void {
     const q = this._q;
-    const now = Date.now();
     if (!q || this.state !== 'open') return;
-    q.expire(now);
-    const mark = this._o.highWaterMark;
-    for (let b = this._ws!.bufferedAmount; q.length; b = this._ws!.bufferedAmount) {
-      if (b > mark || (last < Infinity && b > mark / 2)) {
-        const rate = (last - b) / (now - at || 1);
-        const p = Math.min(rate > 0 ? Math.max((b - mark / 2) / rate, 1) : pause * 2, 50);
-        return this._wait(p, () => this._flush(p, b, now));
+    q.expire(Date.now());
+    while (q.length) {
+      const b = this._ws!.bufferedAmount;
+      if (b > this._o.highWaterMark) {
+        const p = b < last ? 1 : Math.min(pause * 2, 50);
+        return this._wait(p, () => this._flush(p, b));
       }
-      last = Infinity;
       this._write(q.shift()!);
     }
   }
