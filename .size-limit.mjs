@@ -14,7 +14,7 @@ export default [
     path: 'dist/index.mjs',
     import: '{ WebSocketClient }',
     gzip: true,
-    limit: '4.4 KB',
+    limit: '4.37 KB',
     modifyEsbuildConfig: production,
   },
   {
@@ -22,7 +22,7 @@ export default [
     path: 'dist/index.mjs',
     import: '{ WebSocketClient }',
     gzip: true,
-    limit: '4.8 KB',
+    limit: '4.73 KB',
     modifyEsbuildConfig: development,
   },
   {
@@ -75,7 +75,7 @@ export default [
     path: 'dist/resilient-ws.min.js',
     disablePlugins: ['@size-limit/esbuild'],
     gzip: true,
-    limit: '4.4 KB',
+    limit: '4.39 KB',
   },
   {
     name: 'dist/resilient-ws.extras.min.js (<script> tag, delivery and request)',
