@@ -9,6 +9,22 @@ import esbuild from 'rollup-plugin-esbuild';
 const entries = ['index', 'react', 'vue', 'delivery', 'request', 'shared', 'outbox'];
 const external = ['react', 'vue', 'resilient-ws'];
 const ts = () => esbuild({ target: 'es2021' });
+// The development check of the source, written out in full where a diagnostic is built (a
+// bundler folds `process.env.NODE_ENV` only where it is written; `typeof process` keeps a
+// browser's unbundled import from a ReferenceError). The npm builds keep it for the app's
+// bundler to decide; a `<script>` build decides it here: production for the minified
+// builds, development for `resilient-ws.dev.js`.
+const DEV_CHECK = "typeof process < 'u' && process.env.NODE_ENV !== 'production'";
+const mode = (dev) => ({
+  name: 'development-check',
+  transform(code, id) {
+    if (id.includes('/src/')) return { code: code.replaceAll(DEV_CHECK, String(dev)), map: null };
+  },
+  renderChunk(code) {
+    // a check written another way would be left to a browser, which has no `process`
+    if (/\bprocess\b/.test(code)) throw new Error('a `<script>` build still refers to `process`');
+  },
+});
 // Private members are named `_x` in the source; renaming them to a letter or two is safe (no
 // code outside a bundle may touch them) and is most of what keeps the core within its budget.
 const mangle = { properties: { regex: /^_/ } };
@@ -50,16 +66,22 @@ export default [
       { file: `dist/${name}.d.cts`, format: 'es' },
     ],
   })),
-  // CDN builds: self-contained, minified.
+  // CDN builds: self-contained, minified, production.
   {
     input: 'src/browser.ts',
-    plugins: [resolve(), ts()],
+    plugins: [mode(false), resolve(), ts()],
     output: { file: 'dist/resilient-ws.min.js', format: 'iife', name: 'ResilientWS', plugins: [min()] },
   },
   {
     input: 'src/index.ts',
-    plugins: [resolve(), ts()],
+    plugins: [mode(false), resolve(), ts()],
     output: { file: 'dist/resilient-ws.esm.min.js', format: 'es', plugins: [min()] },
+  },
+  // The same global with the development diagnostics, readable: for a page under development.
+  {
+    input: 'src/browser.ts',
+    plugins: [mode(true), resolve(), ts()],
+    output: { file: 'dist/resilient-ws.dev.js', format: 'iife', name: 'ResilientWS', plugins: [shorten()] },
   },
   // The opt-in modules for a <script> tag, after the core: they join the `ResilientWS` global.
   {

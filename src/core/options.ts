@@ -31,9 +31,13 @@ export interface Resolved<In, Out> {
 
 type Obj = Record<string, unknown>;
 
-/** `INVALID_OPTIONS` naming the option and what it must be. */
-export const invalid = (name: string, want: string, got?: unknown): WebSocketClientError =>
-  new WebSocketClientError('INVALID_OPTIONS', `options.${name} ${want}`, got);
+/**
+ * `INVALID_OPTIONS` naming the option, and in development what it must be. Every `want` is
+ * written behind the development check (see `dev` in errors.ts): a production bundle keeps
+ * the check and the option's name, not the sentences.
+ */
+export const invalid = (name: string, want?: string | false, got?: unknown): WebSocketClientError =>
+  new WebSocketClientError('INVALID_OPTIONS', `options.${name}${want ? ` ${want}` : ''}`, got);
 
 /** Checks `url` (string or URL) and returns it as a ws:/wss: string. */
 export const checkUrl = (url: unknown): string => {
@@ -44,7 +48,11 @@ export const checkUrl = (url: unknown): string => {
       if (/^(ws|http)s?:$/.test(u.protocol)) return u.href.replace(/^http/, 'ws');
     }
   } catch {}
-  throw invalid('url', 'must be a ws(s)/http(s) URL', url);
+  throw invalid(
+    'url',
+    typeof process < 'u' && process.env.NODE_ENV !== 'production' && 'must be a ws(s)/http(s) URL',
+    url,
+  );
 };
 
 // In the defaults below, the default's kind is the rule for the user's value: a number must
@@ -110,10 +118,19 @@ const hint = (path: string, k: string): string => {
   return '';
 };
 
+/** What a value must be, by its default (for the development message); OPTIONAL_FN is a 'function'. */
+const kind = (d: unknown): string =>
+  Array.isArray(d) ? 'close code list' : typeof d === 'number' ? 'number >= 0' : typeof d;
+
 /** Fills `given` from `defaults`, checking each value against its default's kind. */
 const fill = (given: object, defaults: Obj, path: string): Obj => {
   const out: Obj = {};
-  for (const k in given) if (!(k in defaults)) throw invalid(path + k, `is not an option${hint(path, k)}`);
+  for (const k in given)
+    if (!(k in defaults))
+      throw invalid(
+        path + k,
+        typeof process < 'u' && process.env.NODE_ENV !== 'production' && `is not an option${hint(path, k)}`,
+      );
   for (const k in defaults) {
     const d = defaults[k];
     let v = (given as Obj)[k];
@@ -121,12 +138,15 @@ const fill = (given: object, defaults: Obj, path: string): Obj => {
       // reconnect / heartbeat / queue: an object, or false to turn it off; auth: absent means none
       if (v === false || (v === undefined && k === 'auth')) continue;
       v ??= {}; // absent or null: all defaults
-      if (typeof v !== 'object') throw invalid(k, 'must be an object or false', v);
+      if (typeof v !== 'object')
+        throw invalid(
+          k,
+          typeof process < 'u' && process.env.NODE_ENV !== 'production' && 'must be an object or false',
+          v,
+        );
       out[k] = fill(v as object, d as Obj, `${k}.`);
       continue;
     }
-    // what the value must be, for the message; OPTIONAL_FN is a 'function'
-    const kind = Array.isArray(d) ? 'close code list' : typeof d === 'number' ? 'number >= 0' : typeof d;
     if (v === undefined) v = d === OPTIONAL_FN ? undefined : d;
     else if (
       d !== undefined &&
@@ -135,7 +155,11 @@ const fill = (given: object, defaults: Obj, path: string): Obj => {
         : // biome-ignore lint/suspicious/noSelfCompare: `v !== v` (NaN) is the shortest check, and bytes count here
           typeof v !== typeof d || (v as number) < 0 || v !== v)
     )
-      throw invalid(path + k, `must be a ${kind}`, v);
+      throw invalid(
+        path + k,
+        typeof process < 'u' && process.env.NODE_ENV !== 'production' && `must be a ${kind(d)}`,
+        v,
+      );
     out[k] = v;
   }
   return out;
@@ -162,10 +186,18 @@ export const resolveOptions = <In, Out>(
   const o = fill(given, TOP, '') as unknown as Resolved<In, Out>;
   // a list is checked entry by entry; an empty one fails as `[]` itself
   for (const u of Array.isArray(o.url) && o.url.length ? o.url : [o.url]) if (typeof u !== 'function') checkUrl(u);
-  if (o.auth && o.auth.message === undefined) throw invalid('auth.message', 'must be a message or a function');
+  if (o.auth && o.auth.message === undefined)
+    throw invalid(
+      'auth.message',
+      typeof process < 'u' && process.env.NODE_ENV !== 'production' && 'must be a message or a function',
+    );
   const policies = ['drop-oldest', 'drop-newest', 'throw'];
   if (o.queue && !policies.includes(o.queue.overflow))
-    throw invalid('queue.overflow', `must be one of ${policies}`, o.queue.overflow);
+    throw invalid(
+      'queue.overflow',
+      typeof process < 'u' && process.env.NODE_ENV !== 'production' && `must be one of ${policies}`,
+      o.queue.overflow,
+    );
   o.logger ??= console;
   return o;
 };

@@ -289,9 +289,7 @@ describe('importing the core', () => {
   });
 
   it('`import { WebSocketClient }` bundles only the core, no opt-in module', async () => {
-    const budgets = (
-      JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { 'size-limit': { path: string }[] }
-    )['size-limit'];
+    const budgets = (await import(new URL('.size-limit.mjs', root).href)).default as { path: string }[];
     // every budgeted module that is not the core or a CDN bundle is opt-in (the adapters too)
     const optIn = budgets.map((b) => b.path).filter((p) => !/dist\/(index|resilient-ws\.[\w.]*)\.m?js$/.test(p));
     const result = await build({
@@ -374,5 +372,64 @@ describe('resilient-ws/outbox builds', () => {
     second.connect();
     expect(await echo).toBe('kept');
     second.close();
+  });
+});
+
+describe('production and development builds', () => {
+  type Global = { ResilientWS: typeof Core };
+  /** Runs a `<script>` build in a context with no `process`, as a page does, and returns its global. */
+  const script = async (file: string): Promise<typeof Core> => {
+    const { createContext, runInContext } = await import('node:vm');
+    const page = createContext({ URL, Blob, console, queueMicrotask, setTimeout, clearTimeout });
+    runInContext(readFileSync(dist(file), 'utf8'), page);
+    return (page as Global).ResilientWS;
+  };
+  const thrown = (WebSocketClient: typeof Core.WebSocketClient, options: object): unknown => {
+    try {
+      new WebSocketClient({ url: 'ws://127.0.0.1:9', autoConnect: false, ...options });
+    } catch (e) {
+      return e;
+    }
+  };
+
+  it('the minified `<script>` build is production: still INVALID_OPTIONS naming the option, without the advice', async () => {
+    const { WebSocketClient } = await script('resilient-ws.min.js');
+    expect(thrown(WebSocketClient, { reconect: {} })).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: 'INVALID_OPTIONS: options.reconect',
+    });
+    expect(thrown(WebSocketClient, { heartbeat: { interval: -1 } })).toMatchObject({
+      message: 'INVALID_OPTIONS: options.heartbeat.interval',
+      data: -1,
+    });
+    for (const f of ['resilient-ws.min.js', 'resilient-ws.esm.min.js'])
+      expect(readFileSync(dist(f), 'utf8'), f).not.toMatch(/did you mean|may not answer pings|process/);
+  });
+
+  it('`resilient-ws.dev.js` is the development build: the same global with the hints, and no `process` needed', async () => {
+    const { WebSocketClient } = await script('resilient-ws.dev.js');
+    expect(thrown(WebSocketClient, { reconect: {} })).toMatchObject({
+      message: 'INVALID_OPTIONS: options.reconect is not an option; did you mean reconnect?',
+    });
+  });
+
+  it('the npm build leaves the choice to the bundler: esbuild drops the development texts for production', async () => {
+    const bundle = async (mode: string) =>
+      (
+        await build({
+          stdin: { contents: `export { WebSocketClient } from ${JSON.stringify(dist('index.mjs'))};`, resolveDir: '/' },
+          bundle: true,
+          write: false,
+          format: 'esm',
+          minify: true,
+          define: { 'process.env.NODE_ENV': JSON.stringify(mode) },
+          logLevel: 'silent',
+        })
+      ).outputFiles[0]!.text;
+    expect(await bundle('production')).not.toMatch(/did you mean|may not answer pings|NODE_ENV/);
+    expect(await bundle('development')).toMatch(/did you mean/);
+    // and unbundled, in Node, it is development unless NODE_ENV says production
+    const { WebSocketClient } = await loadEsm<typeof Core>('index.mjs');
+    expect(thrown(WebSocketClient, { reconect: {} })).toMatchObject({ message: expect.stringMatching(/did you mean/) });
   });
 });
