@@ -14,6 +14,7 @@ import {
   fmtPrice,
   fmtTime,
   type LogKind,
+  stateText,
   TokenSource,
 } from './shared';
 
@@ -108,14 +109,7 @@ function renderStatus(): void {
 
 client.onStateChange((state: State, detail: StateDetail) => {
   retryAt = state === 'reconnecting' && detail.delay !== undefined ? Date.now() + detail.delay : undefined;
-  let text = state;
-  if (detail.closeInfo !== undefined && (state === 'reconnecting' || state === 'closed')) {
-    const { code, reason } = detail.closeInfo;
-    text += ` — closed ${code}${reason ? ` "${reason}"` : ''}`;
-  }
-  if (state === 'reconnecting') {
-    text += ` — attempt ${detail.attempt}${detail.delay !== undefined ? ` in ${(detail.delay / 1000).toFixed(1)} s` : ' when the network/page allows'}`;
-  }
+  const text = stateText(state, detail);
   log('state', text);
   if (state === 'open') {
     // What an open listener sends goes out before the queue: re-join here.
@@ -126,7 +120,7 @@ client.onStateChange((state: State, detail: StateDetail) => {
 });
 
 client.onError((err: WebSocketClientError) => {
-  log('error', `${err.code}: ${err.message}`);
+  log('error', err.message);
   renderStatus();
 });
 

@@ -31,6 +31,7 @@ import {
   type LogEntry,
   type LogKind,
   logEntry,
+  stateText,
   TokenSource,
 } from './shared';
 
@@ -160,17 +161,10 @@ function ConnectionPanel({ tokens, unacked }: { tokens: TokenSource; unacked: nu
   useEffect(() => {
     const offState = client.onStateChange((s, detail) => {
       setRetryAt(s === 'reconnecting' && detail.delay !== undefined ? Date.now() + detail.delay : undefined);
-      let text: string = s;
-      if (detail.closeInfo !== undefined && (s === 'reconnecting' || s === 'closed')) {
-        const { code, reason } = detail.closeInfo;
-        text += ` — closed ${code}${reason ? ` "${reason}"` : ''}`;
-      }
-      if (s === 'reconnecting') {
-        text += ` — attempt ${detail.attempt}${detail.delay !== undefined ? ` in ${(detail.delay / 1000).toFixed(1)} s` : ' when the network/page allows'}`;
-      }
+      const text = stateText(s, detail);
       logStore.add('state', text, client);
     });
-    const offError = client.onError((err) => logStore.add('error', `${err.code}: ${err.message}`, client));
+    const offError = client.onError((err) => logStore.add('error', err.message, client));
     return () => {
       offState();
       offError();

@@ -1,6 +1,6 @@
-// Shared by both demo pages. No runtime import of the SDK here: the plain page gets it from the
+// Shared by the demo pages. No runtime import of the SDK here: the plain page gets it from the
 // `<script>` build (global `ResilientWS`), the React page from the package. Types only.
-import type { ClientOptions } from 'resilient-ws';
+import type { ClientOptions, State, StateDetail } from 'resilient-ws';
 import type { ClientMsg, ServerMsg, TokenResponse } from '../protocol';
 
 export type DemoOptions = ClientOptions<ServerMsg, ClientMsg>;
@@ -143,4 +143,19 @@ export function fmtCountdown(retryAt: number | undefined): string {
 
 export function fmtLatency(ms: number | undefined): string {
   return ms === undefined ? '–' : `${Math.round(ms)} ms`;
+}
+
+/** The event log's line for a state change: the close that caused it, and when the next attempt comes. */
+export function stateText(state: State, detail: StateDetail): string {
+  let text: string = state;
+  if (detail.closeInfo !== undefined && (state === 'reconnecting' || state === 'closed')) {
+    const { code, reason } = detail.closeInfo;
+    text += ` — closed ${code}${reason ? ` "${reason}"` : ''}`;
+  }
+  if (state === 'reconnecting') {
+    const when =
+      detail.delay !== undefined ? ` in ${(detail.delay / 1000).toFixed(1)} s` : ' when the network/page allows';
+    text += ` — attempt ${detail.attempt}${when}`;
+  }
+  return text;
 }

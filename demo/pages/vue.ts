@@ -37,6 +37,7 @@ import {
   type LogEntry,
   type LogKind,
   logEntry,
+  stateText,
   TokenSource,
 } from './shared';
 
@@ -87,17 +88,10 @@ const ConnectionPanel = defineComponent({
       (c, _, onCleanup) => {
         const offState = c.onStateChange((s, detail) => {
           retryAt.value = s === 'reconnecting' && detail.delay !== undefined ? Date.now() + detail.delay : undefined;
-          let text: string = s;
-          if (detail.closeInfo !== undefined && (s === 'reconnecting' || s === 'closed')) {
-            const { code, reason } = detail.closeInfo;
-            text += ` — closed ${code}${reason ? ` "${reason}"` : ''}`;
-          }
-          if (s === 'reconnecting') {
-            text += ` — attempt ${detail.attempt}${detail.delay !== undefined ? ` in ${(detail.delay / 1000).toFixed(1)} s` : ' when the network/page allows'}`;
-          }
+          const text = stateText(s, detail);
           log('state', text);
         });
-        const offError = c.onError((err) => log('error', `${err.code}: ${err.message}`));
+        const offError = c.onError((err) => log('error', err.message));
         onCleanup(() => {
           offState();
           offError();
