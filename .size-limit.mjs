@@ -14,7 +14,7 @@ export default [
     path: 'dist/index.mjs',
     import: '{ WebSocketClient }',
     gzip: true,
-    limit: '4.37 KB',
+    limit: '4.24 KB',
     modifyEsbuildConfig: production,
   },
   {
@@ -22,7 +22,7 @@ export default [
     path: 'dist/index.mjs',
     import: '{ WebSocketClient }',
     gzip: true,
-    limit: '4.74 KB',
+    limit: '4.75 KB',
     modifyEsbuildConfig: development,
   },
   {
@@ -84,7 +84,7 @@ export default [
     path: 'dist/resilient-ws.min.js',
     disablePlugins: ['@size-limit/esbuild'],
     gzip: true,
-    limit: '4.39 KB',
+    limit: '4.22 KB',
   },
   {
     name: 'dist/resilient-ws.extras.min.js (<script> tag, delivery, request and outbox)',

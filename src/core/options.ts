@@ -32,9 +32,9 @@ export interface Resolved<In, Out> {
 type Obj = Record<string, unknown>;
 
 /**
- * `INVALID_OPTIONS` naming the option, and in development what it must be. Every `want` is
- * written behind the development check (see `dev` in errors.ts): a production bundle keeps
- * the check and the option's name, not the sentences.
+ * `INVALID_OPTIONS` naming the option, and what it must be. Option checks are development-only
+ * (written behind the development check, as React and Vue do): a production bundle keeps only
+ * the url's, where a url is used.
  */
 export const invalid = (name: string, want?: string | false, got?: unknown): WebSocketClientError =>
   new WebSocketClientError('INVALID_OPTIONS', `options.${name}${want ? ` ${want}` : ''}`, got);
@@ -122,15 +122,23 @@ const hint = (path: string, k: string): string => {
 const kind = (d: unknown): string =>
   Array.isArray(d) ? 'close code list' : typeof d === 'number' ? 'number >= 0' : typeof d;
 
-/** Fills `given` from `defaults`, checking each value against its default's kind. */
+/** Throws unless `v` is of the kind of its default `d` (development only). */
+const check = (name: string, d: unknown, v: unknown): void => {
+  if (
+    d !== undefined &&
+    (Array.isArray(d)
+      ? !(Array.isArray(v) && v.every(Number.isInteger))
+      : // biome-ignore lint/suspicious/noSelfCompare: `v !== v` (NaN) is the shortest check
+        typeof v !== typeof d || (v as number) < 0 || v !== v)
+  )
+    throw invalid(name, `must be a ${kind(d)}`, v);
+};
+
+/** Fills `given` from `defaults`; in development, checks each value against its default's kind. */
 const fill = (given: object, defaults: Obj, path: string): Obj => {
   const out: Obj = {};
-  for (const k in given)
-    if (!(k in defaults))
-      throw invalid(
-        path + k,
-        typeof process < 'u' && process.env.NODE_ENV !== 'production' && `is not an option${hint(path, k)}`,
-      );
+  if (typeof process < 'u' && process.env.NODE_ENV !== 'production')
+    for (const k in given) if (!(k in defaults)) throw invalid(path + k, `is not an option${hint(path, k)}`);
   for (const k in defaults) {
     const d = defaults[k];
     let v = (given as Obj)[k];
@@ -138,28 +146,13 @@ const fill = (given: object, defaults: Obj, path: string): Obj => {
       // reconnect / heartbeat / queue: an object, or false to turn it off; auth: absent means none
       if (v === false || (v === undefined && k === 'auth')) continue;
       v ??= {}; // absent or null: all defaults
-      if (typeof v !== 'object')
-        throw invalid(
-          k,
-          typeof process < 'u' && process.env.NODE_ENV !== 'production' && 'must be an object or false',
-          v,
-        );
+      if (typeof process < 'u' && process.env.NODE_ENV !== 'production' && typeof v !== 'object')
+        throw invalid(k, 'must be an object or false', v);
       out[k] = fill(v as object, d as Obj, `${k}.`);
       continue;
     }
     if (v === undefined) v = d === OPTIONAL_FN ? undefined : d;
-    else if (
-      d !== undefined &&
-      (Array.isArray(d)
-        ? !(Array.isArray(v) && v.every(Number.isInteger))
-        : // biome-ignore lint/suspicious/noSelfCompare: `v !== v` (NaN) is the shortest check, and bytes count here
-          typeof v !== typeof d || (v as number) < 0 || v !== v)
-    )
-      throw invalid(
-        path + k,
-        typeof process < 'u' && process.env.NODE_ENV !== 'production' && `must be a ${kind(d)}`,
-        v,
-      );
+    else if (typeof process < 'u' && process.env.NODE_ENV !== 'production') check(path + k, d, v);
     out[k] = v;
   }
   return out;
@@ -184,20 +177,15 @@ export const resolveOptions = <In, Out>(
   if (a !== undefined && (typeof a !== 'object' || !a || !('message' in a) || typeKey in a))
     given.auth = { message: a };
   const o = fill(given, TOP, '') as unknown as Resolved<In, Out>;
-  // a list is checked entry by entry; an empty one fails as `[]` itself
+  // the url, the option most often wrong, is checked in production too: entry by entry in a
+  // list (an empty one fails as `[]` itself), a url function at each connect
   for (const u of Array.isArray(o.url) && o.url.length ? o.url : [o.url]) if (typeof u !== 'function') checkUrl(u);
-  if (o.auth && o.auth.message === undefined)
-    throw invalid(
-      'auth.message',
-      typeof process < 'u' && process.env.NODE_ENV !== 'production' && 'must be a message or a function',
-    );
-  const policies = ['drop-oldest', 'drop-newest', 'throw'];
-  if (o.queue && !policies.includes(o.queue.overflow))
-    throw invalid(
-      'queue.overflow',
-      typeof process < 'u' && process.env.NODE_ENV !== 'production' && `must be one of ${policies}`,
-      o.queue.overflow,
-    );
+  if (typeof process < 'u' && process.env.NODE_ENV !== 'production') {
+    if (o.auth && o.auth.message === undefined) throw invalid('auth.message', 'must be a message or a function');
+    const policies = ['drop-oldest', 'drop-newest', 'throw'];
+    if (o.queue && !policies.includes(o.queue.overflow))
+      throw invalid('queue.overflow', `must be one of ${policies}`, o.queue.overflow);
+  }
   o.logger ??= console;
   return o;
 };
