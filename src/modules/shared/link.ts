@@ -105,8 +105,8 @@ export const link = <In extends Message, Out>(
   let wrote: boolean;
   /** the frame the hub is dispatching, as it came */
   let raw: unknown;
-  /** the frames of tabs on their way through the hub's client: written as they are */
-  const raws = new WeakSet<object>();
+  /** the frame of a tab the hub's client is given: written as it came */
+  let frame: unknown;
 
   // Called with `new` by the client, it returns the object it makes (a function declaration,
   // not an arrow: only those can be called with `new`). The client sets the handlers it needs.
@@ -213,11 +213,7 @@ export const link = <In extends Message, Out>(
     if (k < 3) {
       // to this tab's reign: no other has its term
       // (work held by the fence runs only while the same reign goes on)
-      if (hub && t === n)
-        fenced(() => {
-          raws.add(m);
-          hub!.send(m as Out);
-        });
+      if (hub && t === n) fenced(() => hub!.send((frame = m) as Out));
       return;
     }
     // from a leader: an older one is not listened to; a newer one is a handover
@@ -289,7 +285,7 @@ export const link = <In extends Message, Out>(
           autoConnect: false,
           // frames of other tabs pass through the hub's queue as they are; nothing is dropped there
           queue: { maxSize: Infinity },
-          serialize: (m) => (raws.has(m as object) ? (m as Said)[4] : ser(m)),
+          serialize: (m) => (m === frame ? (m as Said)[4] : ser(m)),
           deserialize: (d) => des((raw = d) as string),
           WebSocket: class extends Native {
             // the fence: no write unless the lease is fresh. A refused one is never confirmed,
@@ -305,11 +301,8 @@ export const link = <In extends Message, Out>(
     c.on('*', () => say(4, raw));
     c.onError((e) => say(5, e.code, e.message));
     c.onLatency((ms) => say(6, ms));
-    c.use({
-      sent: (m) => {
-        if (raws.has(m as object) && wrote) post([1, 0, (m as Said)[2], (m as Said)[3]]);
-      },
-    });
+    // every message the hub's client sends is a tab's frame (auth and pings are no messages)
+    c.use({ sent: (m) => void (wrote && post([1, 0, (m as Said)[2], (m as Said)[3]])) });
     said = now();
     c.connect();
     return new Promise((r) => (release = r));
