@@ -15,11 +15,15 @@ import {
 // younger than LEASE (< STEAL): every follower's deadline lies after that, so a leader whose
 // event loop stalled cannot write past the moment it may have been replaced without checking
 // first. A background tab's timers run about once a second, which these numbers allow for.
-const TICK = 200;
-const BEAT = 400;
-const LEASE = 1200;
-const STEAL = 1300;
-const JITTER = 200;
+// biome-ignore lint/suspicious/noConstEnum: local to this file, so the build writes the numbers in where they are used
+const enum Ms {
+  TICK = 200,
+  BEAT = 400,
+  LEASE = 1200,
+  STEAL = 1300,
+  // biome-ignore lint/suspicious/noDuplicateEnumValues: a span of time that happens to equal TICK
+  JITTER = 200,
+}
 
 /**
  * What tabs say to each other over the channel: `[kind, term, a, b, c]`, short because every
@@ -71,7 +75,7 @@ export const link = <In extends Message, Out>(
   locks: LockManager = navigator.locks,
 ): Link<In, Out> => {
   // how long this tab waits on a silent leader; random, so it also names the tab
-  const id = STEAL + Math.random() * JITTER;
+  const id = Ms.STEAL + Math.random() * Ms.JITTER;
   const now = () => Date.now();
   let ch: BroadcastChannel | undefined;
   /** aborts the lock request waiting in line (aborting one already granted does nothing) */
@@ -126,7 +130,7 @@ export const link = <In extends Message, Out>(
       ch = new BroadcastChannel(key);
       ch.onmessage = (e) => on(e.data);
       seen = ran = now();
-      tick = setInterval(check, TICK);
+      tick = setInterval(check, Ms.TICK);
       request();
       post([0]);
     }
@@ -230,7 +234,7 @@ export const link = <In extends Message, Out>(
       sync(b);
       // the leader's client gave up (closed for good, refused, out of attempts): so does every
       // tab. The leader lets go of the lock last, once the others are out of the line for it.
-      if (a === 'closed') hub ? setTimeout(() => ws || leave(), BEAT) : leave();
+      if (a === 'closed') hub ? setTimeout(() => ws || leave(), Ms.BEAT) : leave();
     } else if (k < 5) {
       if (state === 'open') {
         inbox.push(a);
@@ -245,10 +249,10 @@ export const link = <In extends Message, Out>(
     const t = now();
     // a tick far behind means this tab's own timers were held up (frozen, throttled): the
     // leader's silence says nothing then, so wait another round before judging it
-    const late = t - ran > STEAL;
+    const late = t - ran > Ms.STEAL;
     ran = t;
     if (hub) {
-      if (t - said >= BEAT) say(3, hub.state);
+      if (t - said >= Ms.BEAT) say(3, hub.state);
     } else if (!late && t - seen > id) {
       seen = t;
       request(true);
@@ -292,7 +296,7 @@ export const link = <In extends Message, Out>(
             // and the client took it for written: this reign can no longer vouch for its
             // frames, so it ends (outside the client's own call)
             send(d: never) {
-              if ((wrote = !held && now() - said < LEASE)) super.send(d);
+              if ((wrote = !held && now() - said < Ms.LEASE)) super.send(d);
               else queueMicrotask(deposed);
             }
           },
@@ -323,7 +327,7 @@ export const link = <In extends Message, Out>(
    */
   const fenced = (f: () => void) => {
     if (held) return held.push(f);
-    if (now() - said < LEASE) return f();
+    if (now() - said < Ms.LEASE) return f();
     const work = (held = [f]);
     const h = hub;
     holder().then((c) => {
