@@ -28,12 +28,13 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
     const g = globalThis as { navigator?: Navigator; BroadcastChannel?: unknown };
     const l =
       g.navigator?.locks && g.BroadcastChannel
-        ? link<In, Out>(`resilient-ws:${name ?? (typeof u === 'function' ? 'resilient-ws' : String(u))}`, o, (e) =>
+        ? link<In, Out>(`resilient-ws:${name ?? (typeof u === 'function' ? 'resilient-ws' : u)}`, o, (e) =>
             this.report(e),
           )
         : undefined;
-    super(l ? l._options : { ...o, autoConnect: false });
+    super(l ? l._options : o);
     this.link = l;
+    // at once, so the link starts now (the core's own connect, a microtask later, then does nothing)
     if (o.autoConnect !== false) this.connect();
   }
 

@@ -150,7 +150,6 @@ export const link = <In extends Message, Out>(
       connectTimeout: 2e9,
       // once the shared connection ended for good, the tab's client closes rather than reconnect
       reconnect: { initialDelay: 0, shouldReconnect: () => state !== 'closed' },
-      autoConnect: false,
     },
     _leave: () => leave(),
     _heard: new Set(),
@@ -264,15 +263,14 @@ export const link = <In extends Message, Out>(
   /** Queue for the lock, or take it from a leader that stopped answering. */
   const request = (steal?: boolean) => {
     ac?.abort();
-    const a = (ac = new AbortController());
     locks
-      .request(key, steal ? { steal } : { signal: a.signal }, lead)
+      .request(key, steal ? { steal } : { signal: (ac = new AbortController()).signal }, lead)
       // aborted while waiting (this tab does not lead then: a no-op), or stolen while leading
       .catch(deposed);
   };
 
   /** The id (in the lock manager) of the tab that holds the lock. */
-  const holder = async () => (await locks.query()).held?.find((x) => x.name === key)?.clientId;
+  const holder = async () => (await locks.query()).held!.find((x) => x.name === key)?.clientId;
 
   const lead = async (): Promise<void> => {
     n = ~~n + 1 + Math.random();
