@@ -123,7 +123,7 @@ export const link = <In extends Message, Out>(
         out(f);
       },
       // the client forgets the socket as it closes it
-      close: () => leave(),
+      close: leave,
     };
     ws = s as unknown as WebSocketLike;
     if (!ch) {
@@ -138,6 +138,18 @@ export const link = <In extends Message, Out>(
     queueMicrotask(sync);
     return ws;
   }
+
+  const leave = () => {
+    if (!ch) return;
+    resign();
+    clearInterval(tick);
+    ac?.abort();
+    ch.close();
+    ch = ws = state = undefined;
+    pending = [];
+    inbox = [];
+  };
+
   const self: Link<In, Out> = {
     _options: {
       ...o,
@@ -151,49 +163,39 @@ export const link = <In extends Message, Out>(
       // once the shared connection ended for good, the tab's client closes rather than reconnect
       reconnect: { initialDelay: 0, shouldReconnect: () => state !== 'closed' },
     },
-    _leave: () => leave(),
+    _leave: leave,
     _heard: new Set(),
-  };
-
-  const leave = () => {
-    if (!ch) return;
-    resign();
-    clearInterval(tick);
-    ac?.abort();
-    ch.close();
-    ch = ws = state = undefined;
-    pending = [];
-    inbox = [];
   };
 
   // ---- this tab ----
 
-  /** Opens or closes (with `info`) the stand-in socket to match the shared connection. */
-  const sync = (info?: CloseInfo) => {
+  /**
+   * Opens or closes (with `info`) the stand-in socket to match the shared connection. Not open:
+   * an open stand-in closes (the frames held for it go); one still connecting waits on, unless
+   * it is all over.
+   */
+  const sync = (info: CloseInfo = HANDOVER) => {
     const s = ws as (WebSocketLike & { readyState: number }) | undefined;
-    if (!s) return;
-    if (state !== 'open') return drop(info);
-    if (!s.readyState) {
-      // a new leader gets first what the last one may not have written, in order
-      if (sentTo !== n) {
-        sentTo = n;
-        for (const f of pending) out(f);
+    if (state !== 'open') {
+      inbox = [];
+      if (s && (s.readyState === 1 || state === 'closed')) {
+        ws = undefined;
+        s.readyState = 3;
+        s.onclose?.(info);
       }
-      s.readyState = 1;
-      s.onopen?.({});
+    } else if (s) {
+      if (!s.readyState) {
+        // a new leader gets first what the last one may not have written, in order
+        if (sentTo !== n) {
+          sentTo = n;
+          for (const f of pending) out(f);
+        }
+        s.readyState = 1;
+        s.onopen?.({});
+      }
+      // then the frames of this connection so far
+      for (const data of inbox.splice(0)) s.onmessage?.({ data });
     }
-    // then the frames of this connection so far
-    for (const data of inbox.splice(0)) s.onmessage?.({ data });
-  };
-
-  /** Closes the stand-in socket if open; one still connecting waits on, unless it is all over. */
-  const drop = (info = HANDOVER) => {
-    const s = ws;
-    inbox = [];
-    if (!s || (s.readyState !== 1 && state !== 'closed')) return;
-    ws = undefined;
-    (s as { readyState: number }).readyState = 3;
-    s.onclose?.(info);
   };
 
   /** Asks the current leader to write a frame. */
@@ -225,7 +227,7 @@ export const link = <In extends Message, Out>(
       deposed();
       n = t!;
       state = undefined;
-      drop();
+      sync();
     }
     seen = now();
     if (k < 4) {
@@ -284,7 +286,8 @@ export const link = <In extends Message, Out>(
       self._hub =
         new WebSocketClient<In, Out>({
           ...o,
-          autoConnect: false,
+          // it connects a microtask later: its listeners are on by then
+          autoConnect: true,
           // frames of other tabs pass through the hub's queue as they are; nothing is dropped there
           queue: { maxSize: Infinity },
           serialize: (m) => (m === frame ? (m as Said)[4] : ser(m)),
@@ -306,7 +309,6 @@ export const link = <In extends Message, Out>(
     // every message the hub's client sends is a tab's frame (auth and pings are no messages)
     c.use({ sent: (m) => void (wrote && post([1, 0, (m as Said)[2], (m as Said)[3]])) });
     said = now();
-    c.connect();
     return new Promise((r) => (release = r));
   };
 
@@ -346,7 +348,7 @@ export const link = <In extends Message, Out>(
     // any later reign may speak now, also one that began with the same whole term
     n = ~~n;
     state = undefined;
-    drop();
+    sync();
     seen = now();
     if (ch) request();
   };
