@@ -45,9 +45,6 @@ type Said = [kind: number, term?: number, a?: any, b?: any, c?: any];
 /** A frame a tab handed over for the leader to write: its number and data. */
 type Frame = [q: number, d: unknown];
 
-// not clean: the client counts it as a drop (and `wasClean` reads false when left out)
-const HANDOVER = { code: 1001, reason: 'handover' } as CloseInfo;
-
 /** One tab's part in a shared connection; see {@link link}. */
 export interface Link<In extends Message, Out> {
   /** The options of this tab's client: the app's, with a stand-in socket that talks to the leader. */
@@ -129,7 +126,7 @@ export const link = <In extends Message, Out>(
     if (!ch) {
       ch = new BroadcastChannel(key);
       ch.onmessage = (e) => on(e.data);
-      seen = ran = now();
+      ran = seen = now();
       tick = setInterval(check, Ms.TICK);
       request();
       post([0]);
@@ -172,9 +169,10 @@ export const link = <In extends Message, Out>(
   /**
    * Opens or closes (with `info`) the stand-in socket to match the shared connection. Not open:
    * an open stand-in closes (the frames held for it go); one still connecting waits on, unless
-   * it is all over.
+   * it is all over. By default it closes for a handover: not clean, so the client counts it as a
+   * drop (and `wasClean` reads false when left out).
    */
-  const sync = (info: CloseInfo = HANDOVER) => {
+  const sync = (info = { code: 1001, reason: 'handover' } as CloseInfo) => {
     const s = ws as (WebSocketLike & { readyState: number }) | undefined;
     if (state !== 'open') {
       inbox = [];
@@ -278,36 +276,31 @@ export const link = <In extends Message, Out>(
     n = ~~n + 1 + Math.random();
     me = await holder();
     if (!ch) return;
-    const ser = o.serialize ?? JSON.stringify;
-    const des = o.deserialize ?? JSON.parse;
     const Native = (o.WebSocket ?? globalThis.WebSocket) as unknown as typeof WebSocket;
-    const c =
-      (hub =
-      self._hub =
-        new WebSocketClient<In, Out>({
-          ...o,
-          // it connects a microtask later: its listeners are on by then
-          autoConnect: true,
-          // frames of other tabs pass through the hub's queue as they are; nothing is dropped there
-          queue: { maxSize: Infinity },
-          serialize: (m) => (m === frame ? (m as Said)[4] : ser(m)),
-          deserialize: (d) => des((raw = d) as string),
-          WebSocket: class extends Native {
-            // the fence: no write unless the lease is fresh. A refused one is never confirmed,
-            // and the client took it for written: this reign can no longer vouch for its
-            // frames, so it ends (outside the client's own call)
-            send(d: never) {
-              if ((wrote = !held && now() - said < Ms.LEASE)) super.send(d);
-              else queueMicrotask(deposed);
-            }
-          },
-        }));
-    c.onStateChange((s, d) => say(3, s, d.closeInfo));
-    c.on('*', () => say(4, raw));
-    c.onError((e) => say(5, e.code, e.message));
-    c.onLatency((ms) => say(6, ms));
+    hub = self._hub = new WebSocketClient<In, Out>({
+      ...o,
+      // it connects a microtask later: its listeners are on by then
+      autoConnect: true,
+      // frames of other tabs pass through the hub's queue as they are; nothing is dropped there
+      queue: { maxSize: Infinity },
+      serialize: (m) => (m === frame ? (m as Said)[4] : (o.serialize ?? JSON.stringify)(m)),
+      deserialize: (d) => (o.deserialize ?? JSON.parse)((raw = d) as string),
+      WebSocket: class extends Native {
+        // the fence: no write unless the lease is fresh. A refused one is never confirmed,
+        // and the client took it for written: this reign can no longer vouch for its
+        // frames, so it ends (outside the client's own call)
+        send(d: never) {
+          if ((wrote = !held && now() - said < Ms.LEASE)) super.send(d);
+          else queueMicrotask(deposed);
+        }
+      },
+    });
+    hub.onStateChange((s, d) => say(3, s, d.closeInfo));
+    hub.on('*', () => say(4, raw));
+    hub.onError((e) => say(5, e.code, e.message));
+    hub.onLatency((ms) => say(6, ms));
     // every message the hub's client sends is a tab's frame (auth and pings are no messages)
-    c.use({ sent: (m) => void (wrote && post([1, 0, (m as Said)[2], (m as Said)[3]])) });
+    hub.use({ sent: (m) => void (wrote && post([1, 0, (m as Said)[2], (m as Said)[3]])) });
     said = now();
     return new Promise((r) => (release = r));
   };
