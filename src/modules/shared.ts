@@ -50,11 +50,8 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
 
   /** Listen to the leader's heartbeat round trips, ms. Returns the unsubscribe function. */
   override onLatency(listener: (ms: number) => void): () => void {
-    const l = this.link;
-    if (!l) return super.onLatency(listener);
     // kept by the link; `dispose()` needs no more: a disposed client never rejoins, so they never run again
-    l._heard.add(listener);
-    return () => l._heard.delete(listener);
+    return this.link?._onLatency(listener) ?? super.onLatency(listener);
   }
 
   /**

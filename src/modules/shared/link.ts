@@ -55,8 +55,8 @@ export interface Link<In extends Message, Out> {
   _hub?: WebSocketClient<In, Out>;
   /** The leader's last heartbeat round trip. */
   _latency?: number;
-  /** This tab's listeners to the leader's heartbeat round trips. */
-  _heard: Set<(ms: number) => void>;
+  /** Listen to the leader's heartbeat round trips; returns the unsubscribe function. */
+  _onLatency(listener: (ms: number) => void): () => void;
 }
 
 /**
@@ -90,6 +90,8 @@ export const link = <In extends Message, Out>(
   let seq = 0;
   let pending: Frame[] = [];
   let sentTo: number | undefined;
+  /** this tab's listeners to the leader's heartbeat round trips */
+  const heard = new Set<(ms: number) => void>();
   /** frames of the current connection that came while the client was between sockets */
   let inbox: unknown[] = [];
 
@@ -161,7 +163,10 @@ export const link = <In extends Message, Out>(
       reconnect: { initialDelay: 0, shouldReconnect: () => state !== 'closed' },
     },
     _leave: leave,
-    _heard: new Set(),
+    _onLatency: (f) => {
+      heard.add(f);
+      return () => heard.delete(f);
+    },
   };
 
   // ---- this tab ----
@@ -206,41 +211,36 @@ export const link = <In extends Message, Out>(
   };
 
   const on = (m: Said) => {
-    if (!ch) return;
     const [k, t, a, b] = m;
-    if (!k) return hub && say(3, hub.state);
-    if (k < 2) {
-      if (a === id) pending = pending.filter((f) => f[0] > b);
-      return;
-    }
-    if (k < 3) {
-      // to this tab's reign: no other has its term
-      // (work held by the fence runs only while the same reign goes on)
-      if (hub && t === n) fenced(() => hub!.send((frame = m) as Out));
-      return;
-    }
+    if (!ch) return;
+    if (!k) hub && say(3, hub.state);
+    else if (k < 2) a === id && (pending = pending.filter((f) => f[0] > b));
+    // to this tab's reign: no other has its term
+    // (work held by the fence runs only while the same reign goes on)
+    else if (k < 3) hub && t === n && fenced(() => hub!.send((frame = m) as Out));
     // from a leader: an older one is not listened to; a newer one is a handover
-    if (t! < n) return;
-    if (t! > n) {
-      deposed();
-      n = t!;
-      state = undefined;
-      sync();
-    }
-    seen = now();
-    if (k < 4) {
-      state = a;
-      sync(b);
-      // the leader's client gave up (closed for good, refused, out of attempts): so does every
-      // tab. The leader lets go of the lock last, once the others are out of the line for it.
-      if (a === 'closed') hub ? setTimeout(() => ws || leave(), Ms.BEAT) : leave();
-    } else if (k < 5) {
-      if (state === 'open') {
-        inbox.push(a);
+    else if (t! >= n) {
+      if (t! > n) {
+        deposed();
+        n = t!;
+        state = undefined;
         sync();
       }
-    } else if (k < 6) report(Object.assign(new WebSocketClientError(a), { message: b }));
-    else for (const f of self._heard) f((self._latency = a));
+      seen = now();
+      if (k < 4) {
+        state = a;
+        sync(b);
+        // the leader's client gave up (closed for good, refused, out of attempts): so does every
+        // tab. The leader lets go of the lock last, once the others are out of the line for it.
+        if (a === 'closed') hub ? setTimeout(() => ws || leave(), Ms.BEAT) : leave();
+      } else if (k < 5) {
+        if (state === 'open') {
+          inbox.push(a);
+          sync();
+        }
+      } else if (k < 6) report(Object.assign(new WebSocketClientError(a), { message: b }));
+      else for (const f of heard) f((self._latency = a));
+    }
   };
 
   /** Every TICK: the leader shows it is alive; a follower checks that the leader is. */
