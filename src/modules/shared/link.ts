@@ -139,12 +139,15 @@ export const link = <In extends Message, Out>(
   }
 
   const leave = () => {
-    if (!ch) return;
-    resign();
+    const c = ch;
+    if (!c) return;
+    // first out of the channel: a leader steps down and does not line up again
+    ch = undefined;
+    deposed();
     clearInterval(tick);
     ac?.abort();
-    ch.close();
-    ch = ws = state = undefined;
+    c.close();
+    ws = state = undefined;
     pending = [];
     inbox = [];
   };
@@ -181,7 +184,7 @@ export const link = <In extends Message, Out>(
     const s = ws as (WebSocketLike & { readyState: number }) | undefined;
     if (state !== 'open') {
       inbox = [];
-      if (s && (s.readyState === 1 || state === 'closed')) {
+      if (s && (s.readyState || state === 'closed')) {
         ws = undefined;
         s.readyState = 3;
         s.onclose?.(info);
@@ -335,26 +338,22 @@ export const link = <In extends Message, Out>(
     }, deposed);
   };
 
-  /** Lost the lock, or cannot vouch for this reign: step down writing nothing, line up again. */
+  /**
+   * Lost the lock, or cannot vouch for this reign (or left): step down writing nothing (close
+   * the socket, let go of the lock), and line up again unless this tab left.
+   */
   const deposed = () => {
-    if (!resign()) return;
+    const h = hub;
+    if (!h) return;
+    hub = self._hub = held = undefined;
+    h.dispose();
+    release!();
     // any later reign may speak now, also one that began with the same whole term
     n = ~~n;
     state = undefined;
     sync();
     seen = now();
     if (ch) request();
-  };
-
-  /** Stop leading: close the socket, let go of the lock. Returns the client that led, if any. */
-  const resign = () => {
-    const h = hub;
-    if (h) {
-      hub = self._hub = held = undefined;
-      h.dispose();
-      release!();
-    }
-    return h;
   };
 
   return self;
