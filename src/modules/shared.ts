@@ -25,13 +25,12 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
   constructor(options: SharedOptions<In, Out>) {
     const { name, ...o } = options;
     const u = o.url;
-    const g = globalThis as { navigator?: Navigator; BroadcastChannel?: unknown };
+    const g = globalThis as { navigator?: Navigator; BroadcastChannel?: object };
+    // undefined where either is missing
     const l =
-      g.navigator?.locks && g.BroadcastChannel
-        ? link<In, Out>(`resilient-ws:${name ?? (typeof u === 'function' ? 'resilient-ws' : u)}`, o, (e) =>
-            this.report(e),
-          )
-        : undefined;
+      g.navigator?.locks &&
+      g.BroadcastChannel &&
+      link<In, Out>(`resilient-ws:${name ?? (typeof u === 'function' ? 'resilient-ws' : u)}`, o, (e) => this.report(e));
     super(l ? l._options : o);
     this.link = l;
     // at once, so the link starts now (the core's own connect, a microtask later, then does nothing)

@@ -200,7 +200,8 @@ export const link = <In extends Message, Out>(
         s.onopen?.({});
       }
       // then the frames of this connection so far
-      for (const data of inbox.splice(0)) s.onmessage?.({ data });
+      for (const data of inbox) s.onmessage?.({ data });
+      inbox = [];
     }
   };
 
