@@ -280,7 +280,6 @@ export const link = <In extends Message, Out>(
     n = ~~n + 1 + Math.random();
     me = await holder();
     if (!ch) return;
-    const Native = (o.WebSocket ?? globalThis.WebSocket) as unknown as typeof WebSocket;
     hub = self._hub = new WebSocketClient<In, Out>({
       ...o,
       // it connects a microtask later: its listeners are on by then
@@ -289,7 +288,7 @@ export const link = <In extends Message, Out>(
       queue: { maxSize: Infinity },
       serialize: (m) => (m === frame ? (m as Said)[4] : (o.serialize ?? JSON.stringify)(m)),
       deserialize: (d) => (o.deserialize ?? JSON.parse)((raw = d) as string),
-      WebSocket: class extends Native {
+      WebSocket: class extends ((o.WebSocket ?? WebSocket) as unknown as typeof WebSocket) {
         // the fence: no write unless the lease is fresh. A refused one is never confirmed,
         // and the client took it for written: this reign can no longer vouch for its
         // frames, so it ends (outside the client's own call)
