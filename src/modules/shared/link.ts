@@ -250,16 +250,16 @@ export const link = <In extends Message, Out>(
   /** Every TICK: the leader shows it is alive; a follower checks that the leader is. */
   const check = () => {
     const t = now();
-    // a tick far behind means this tab's own timers were held up (frozen, throttled): the
-    // leader's silence says nothing then, so wait another round before judging it
-    const late = t - ran > Ms.STEAL;
-    ran = t;
     if (hub) {
       if (t - said >= Ms.BEAT) say(3, hub.state);
-    } else if (!late && t - seen > id) {
+    }
+    // a tick far behind means this tab's own timers were held up (frozen, throttled): the
+    // leader's silence says nothing then, so wait another round before judging it
+    else if (t - ran <= Ms.STEAL && t - seen > id) {
       seen = t;
       request(true);
     }
+    ran = t;
   };
 
   // ---- the election ----
