@@ -325,15 +325,14 @@ export const link = <In extends Message, Out>(
     if (held) return held.push(f);
     if (now() - said < Ms.LEASE) return f();
     const work = (held = [f]);
-    const h = hub;
     holder().then((c) => {
-      // a reign that ended meanwhile has nothing held here any more
-      if (hub !== h) return;
+      // a reign that ended meanwhile has nothing held here any more (stepping down drops it)
+      if (held !== work) return;
       held = undefined;
       if (c !== me) return deposed();
       // still the leader: renew the lease with a post before anything else
       said = now();
-      post([3, n, h!.state]);
+      post([3, n, hub!.state]);
       for (const w of work) w();
     }, deposed);
   };
