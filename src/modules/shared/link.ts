@@ -117,9 +117,9 @@ export const link = <In extends Message, Out>(
     const s = {
       readyState: 0,
       send: (d: unknown) => {
-        const f: Frame = [++seq, d];
-        pending.push(f);
-        out(f);
+        // the data becomes the frame: its number and the data
+        pending.push((d = [++seq, d] as Frame));
+        out(d as Frame);
       },
       // the client forgets the socket as it closes it
       close: leave,
