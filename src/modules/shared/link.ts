@@ -242,8 +242,12 @@ export const link = <In extends Message, Out>(
           inbox.push(a);
           sync();
         }
-      } else if (k < 6) report(Object.assign(new WebSocketClientError(a), { message: b }));
-      else for (const f of heard) f((self._latency = a));
+      } else if (k < 6) {
+        // the leader's error as it was: the code, and the message with its detail
+        const e = new WebSocketClientError(a);
+        e.message = b;
+        report(e);
+      } else for (const f of heard) f((self._latency = a));
     }
   };
 
