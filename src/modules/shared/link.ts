@@ -238,10 +238,9 @@ export const link = <In extends Message, Out>(
         // tab. The leader lets go of the lock last, once the others are out of the line for it.
         if (a === 'closed') hub ? setTimeout(() => ws || leave(), Ms.BEAT) : leave();
       } else if (k < 5) {
-        if (state === 'open') {
-          inbox.push(a);
-          sync();
-        }
+        // held for the stand-in; sync lets it go unless the connection is open
+        inbox.push(a);
+        sync();
       } else if (k < 6) {
         // the leader's error as it was: the code, and the message with its detail
         const e = new WebSocketClientError(a);
