@@ -208,6 +208,9 @@ describe('sharedClient', () => {
     expect(server.sockets).toHaveLength(2);
     expect(said().map((m) => m.i)).toEqual([0, 1, 2]);
     expect(b.states.slice(-3)).toEqual(['reconnecting', 'connecting', 'open']);
+    // the tab that left just closed, as a client does (no reconnect on the way out)
+    expect(a.states.slice(-2)).toEqual(['closing', 'closed']);
+    expect(a.states).not.toContain('reconnecting');
   });
 
   it('a tab that holds the lock and says nothing is replaced by stealing, after about 1.5 s', async () => {

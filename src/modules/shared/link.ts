@@ -141,13 +141,13 @@ export const link = <In extends Message, Out>(
   const leave = () => {
     const c = ch;
     if (!c) return;
-    // first out of the channel: a leader steps down and does not line up again
-    ch = undefined;
+    // first out of the channel and away from the stand-in (the client is done with it): a
+    // leader steps down, leaves the stand-in alone and does not line up again
+    ch = ws = state = undefined;
     deposed();
     clearInterval(tick);
     ac?.abort();
     c.close();
-    ws = state = undefined;
     pending = [];
     inbox = [];
   };
