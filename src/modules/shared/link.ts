@@ -128,7 +128,8 @@ export const link = <In extends Message, Out>(
     if (!ch) {
       ch = new BroadcastChannel(key);
       ch.onmessage = (e) => on(e.data);
-      ran = seen = now();
+      // (not `ran`: its first tick, late or not, comes long before a leader could be judged silent)
+      seen = now();
       tick = setInterval(check, Ms.TICK);
       request();
       post([0]);
