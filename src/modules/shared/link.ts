@@ -130,7 +130,20 @@ export const link = <In extends Message, Out>(
       ch.onmessage = (e) => on(e.data);
       // (not `ran`: its first tick, late or not, comes long before a leader could be judged silent)
       seen = now();
-      tick = setInterval(check, Ms.TICK);
+      // every TICK: the leader shows it is alive; a follower checks that the leader is
+      tick = setInterval(() => {
+        const t = now();
+        if (hub) {
+          if (t - said >= Ms.BEAT) say(3, hub.state);
+        }
+        // a tick far behind means this tab's own timers were held up (frozen, throttled): the
+        // leader's silence says nothing then, so wait another round before judging it
+        else if (t - ran <= Ms.STEAL && t - seen > id) {
+          seen = t;
+          request(true);
+        }
+        ran = t;
+      }, Ms.TICK);
       request();
       post([0]);
     }
@@ -249,21 +262,6 @@ export const link = <In extends Message, Out>(
         report(e);
       } else for (const f of heard) f((self._latency = a));
     }
-  };
-
-  /** Every TICK: the leader shows it is alive; a follower checks that the leader is. */
-  const check = () => {
-    const t = now();
-    if (hub) {
-      if (t - said >= Ms.BEAT) say(3, hub.state);
-    }
-    // a tick far behind means this tab's own timers were held up (frozen, throttled): the
-    // leader's silence says nothing then, so wait another round before judging it
-    else if (t - ran <= Ms.STEAL && t - seen > id) {
-      seen = t;
-      request(true);
-    }
-    ran = t;
   };
 
   // ---- the election ----
