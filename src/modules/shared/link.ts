@@ -192,7 +192,9 @@ export const link = <In extends Message, Out>(
    * Opens or closes (with `info`) the stand-in socket to match the shared connection. Not open:
    * an open stand-in closes (the frames held for it go); one still connecting waits on, unless
    * it is all over. By default it closes for a handover: not clean, so the client counts it as a
-   * drop (and `wasClean` reads false when left out).
+   * drop (and `wasClean` reads false when left out). The stand-in's handlers are always set:
+   * the client sets them as it makes it, and clears them only as it closes it, which is when
+   * this tab lets go of it (see `leave`).
    */
   const sync = (info = { code: 1001, reason: 'handover' } as CloseInfo) => {
     const s = ws as (WebSocketLike & { readyState: number }) | undefined;
@@ -201,7 +203,7 @@ export const link = <In extends Message, Out>(
       if (s && (s.readyState || state === 'closed')) {
         ws = undefined;
         s.readyState = 3;
-        s.onclose?.(info);
+        s.onclose!(info);
       }
     } else if (s) {
       if (!s.readyState) {
@@ -211,10 +213,10 @@ export const link = <In extends Message, Out>(
           for (const f of pending) out(f);
         }
         s.readyState = 1;
-        s.onopen?.({});
+        s.onopen!({});
       }
       // then the frames of this connection so far
-      for (const data of inbox) s.onmessage?.({ data });
+      for (const data of inbox) s.onmessage!({ data });
       inbox = [];
     }
   };
