@@ -251,8 +251,9 @@ export const link = <In extends Message, Out>(
         state = a;
         sync(b);
         // the leader's client gave up (closed for good, refused, out of attempts): so does every
-        // tab. The leader lets go of the lock last, once the others are out of the line for it.
-        if (a === 'closed') hub ? setTimeout(() => ws || leave(), Ms.BEAT) : leave();
+        // tab, after the current task, unless its client has a stand-in again by then. The leader
+        // lets go of the lock last, once the others are out of the line for it.
+        if (a === 'closed') setTimeout(() => ws || leave(), hub ? Ms.BEAT : 0);
       } else if (k < 5) {
         // held for the stand-in; sync lets it go unless the connection is open
         inbox.push(a);
