@@ -31,10 +31,9 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
       g.navigator?.locks &&
       g.BroadcastChannel &&
       link<In, Out>(`resilient-ws:${name ?? (typeof u === 'function' ? 'resilient-ws' : u)}`, o, (e) => this.report(e));
+    // `autoConnect` as for any client: in a microtask, so listeners attached now see `connecting`
     super(l ? l._options : o);
     this.link = l;
-    // at once, so the link starts now (the core's own connect, a microtask later, then does nothing)
-    if (o.autoConnect !== false) this.connect();
   }
 
   /** Whether this tab holds the connection: the leader, or a client of its own where sharing is not possible. */
