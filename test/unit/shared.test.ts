@@ -321,6 +321,7 @@ describe('sharedClient', () => {
     a.c.onError(() => {}); // the leader's tab hears it too; not on the console
     await pass(50);
     const b = tab('B');
+    const quiet = tab('C'); // no listener: it only reads `latency`
     const rtts: number[] = [];
     const errors: string[] = [];
     b.c.onLatency((ms) => rtts.push(ms));
@@ -328,6 +329,7 @@ describe('sharedClient', () => {
     await pass(200);
     expect(rtts.length).toBeGreaterThan(0);
     expect(b.c.latency).toBe(rtts[rtts.length - 1]);
+    expect(quiet.c.latency).toBe(b.c.latency);
     server.push('not json');
     await pass(20);
     expect(errors).toEqual(['PARSE_ERROR']);

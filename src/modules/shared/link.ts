@@ -263,7 +263,10 @@ export const link = <In extends Message, Out>(
         const e = new WebSocketClientError(a);
         e.message = b;
         report(e);
-      } else for (const f of heard) f((self._latency = a));
+      } else {
+        self._latency = a;
+        for (const f of heard) f(a);
+      }
     }
   };
 
