@@ -26,11 +26,13 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
     const { name, ...o } = options;
     const u = o.url;
     const g = globalThis as { navigator?: Navigator; BroadcastChannel?: object };
-    // undefined where either is missing
+    // undefined where either is missing; a URL function (the one kind with `call`) gives no name
     const l =
       g.navigator?.locks &&
       g.BroadcastChannel &&
-      link<In, Out>(`resilient-ws:${name ?? (typeof u === 'function' ? 'resilient-ws' : u)}`, o, (e) => this.report(e));
+      link<In, Out>(`resilient-ws:${name ?? ((u as { call?: unknown })?.call ? 'resilient-ws' : u)}`, o, (e) =>
+        this.report(e),
+      );
     // `autoConnect` as for any client: in a microtask, so listeners attached now see `connecting`
     super(l ? l._options : o);
     this.link = l;
