@@ -24,13 +24,12 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
   /** @throws {@link WebSocketClientError} `INVALID_OPTIONS`, naming the option */
   constructor(options: SharedOptions<In, Out>) {
     const { name, ...o } = options;
-    const u = o.url;
     const g = globalThis as { navigator?: Navigator; BroadcastChannel?: object };
     // undefined where either is missing; a URL function (the one kind with `call`) gives no name
     const l =
       g.navigator?.locks &&
       g.BroadcastChannel &&
-      link<In, Out>(`resilient-ws:${name ?? ((u as { call?: unknown })?.call ? 'resilient-ws' : u)}`, o, (e) =>
+      link<In, Out>(`resilient-ws:${name ?? ((o.url as { call?: unknown })?.call ? 'resilient-ws' : o.url)}`, o, (e) =>
         this.report(e),
       );
     // `autoConnect` as for any client: in a microtask, so listeners attached now see `connecting`
