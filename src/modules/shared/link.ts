@@ -31,7 +31,7 @@ const enum Ms {
  * counts the reigns, its random fraction tells apart two tabs that took over at once, so a
  * later reign has the greater term. Kinds and what `a`, `b`, `c` are:
  * - 0 a tab joined and wants to know the state
- * - 1 tab `a`'s frames up to number `b` are written
+ * - 1 (no term) tab `term`'s frames up to number `a` are written
  * - 2 tab `a` asks the leader of the term to write its frame number `b`, data `c`
  * - 3 (from a leader, as are 4–6) the state `a` of its connection, and the close info `b`;
  *   any post of a leader is a sign of life
@@ -234,7 +234,7 @@ export const link = <In extends Message, Out>(
     const [k, t, a, b] = m;
     if (!ch) return;
     if (!k) hub && say(3, hub.state);
-    else if (k < 2) a === id && (pending = pending.filter((f) => f[0] > b));
+    else if (k < 2) t === id && (pending = pending.filter((f) => f[0] > a));
     // to this tab's reign: no other has its term
     // (work held by the fence runs only while the same reign goes on)
     else if (k < 3) hub && t === n && fenced(() => hub!.send((frame = m) as Out));
@@ -311,7 +311,7 @@ export const link = <In extends Message, Out>(
     hub.onError((e) => say(5, e.code, e.message));
     hub.onLatency((ms) => say(6, ms));
     // every message the hub's client sends is a tab's frame (auth and pings are no messages)
-    hub.use({ sent: (m) => void (wrote && post([1, 0, (m as Said)[2], (m as Said)[3]])) });
+    hub.use({ sent: (m) => void (wrote && post([1, (m as Said)[2], (m as Said)[3]])) });
     said = now();
     return new Promise((r) => (release = r));
   };
