@@ -24,17 +24,17 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
   /** @throws {@link WebSocketClientError} `INVALID_OPTIONS`, naming the option */
   constructor(options: SharedOptions<In, Out>) {
     const { name, ...o } = options;
-    const u = o.url;
-    const g = globalThis as { navigator?: Navigator; BroadcastChannel?: unknown };
+    const g = globalThis as { navigator?: Navigator; BroadcastChannel?: object };
+    // undefined where either is missing; a URL function (the one kind with `call`) gives no name
     const l =
-      g.navigator?.locks && g.BroadcastChannel
-        ? link<In, Out>(`resilient-ws:${name ?? (typeof u === 'function' ? 'resilient-ws' : String(u))}`, o, (e) =>
-            this.report(e),
-          )
-        : undefined;
-    super(l ? l._options : { ...o, autoConnect: false });
+      g.navigator?.locks &&
+      g.BroadcastChannel &&
+      link<In, Out>(`resilient-ws:${name ?? ((o.url as { call?: unknown })?.call ? 'resilient-ws' : o.url)}`, o, (e) =>
+        this.report(e),
+      );
+    // `autoConnect` as for any client: in a microtask, so listeners attached now see `connecting`
+    super(l ? l._options : o);
     this.link = l;
-    if (o.autoConnect !== false) this.connect();
   }
 
   /** Whether this tab holds the connection: the leader, or a client of its own where sharing is not possible. */
@@ -49,11 +49,8 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
 
   /** Listen to the leader's heartbeat round trips, ms. Returns the unsubscribe function. */
   override onLatency(listener: (ms: number) => void): () => void {
-    const l = this.link;
-    if (!l) return super.onLatency(listener);
     // kept by the link; `dispose()` needs no more: a disposed client never rejoins, so they never run again
-    l._heard.add(listener);
-    return () => l._heard.delete(listener);
+    return this.link?._onLatency(listener) ?? super.onLatency(listener);
   }
 
   /**

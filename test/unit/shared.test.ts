@@ -128,7 +128,8 @@ describe('sharedClient', () => {
     expect(server.sockets).toHaveLength(1);
     expect([a.c.leader, b.c.leader]).toEqual([true, false]);
     expect([a.c.state, b.c.state]).toEqual(['open', 'open']);
-    expect(b.states).toEqual(['open']); // `connecting` came before the listener, in the constructor
+    // it connects in a microtask, as any client does: a listener attached at once sees it all
+    expect(b.states).toEqual(['connecting', 'open']);
   });
 
   it("a follower's sends go out through the leader, in order; the leader's own too", async () => {
@@ -208,6 +209,9 @@ describe('sharedClient', () => {
     expect(server.sockets).toHaveLength(2);
     expect(said().map((m) => m.i)).toEqual([0, 1, 2]);
     expect(b.states.slice(-3)).toEqual(['reconnecting', 'connecting', 'open']);
+    // the tab that left just closed, as a client does (no reconnect on the way out)
+    expect(a.states.slice(-2)).toEqual(['closing', 'closed']);
+    expect(a.states).not.toContain('reconnecting');
   });
 
   it('a tab that holds the lock and says nothing is replaced by stealing, after about 1.5 s', async () => {
@@ -317,6 +321,7 @@ describe('sharedClient', () => {
     a.c.onError(() => {}); // the leader's tab hears it too; not on the console
     await pass(50);
     const b = tab('B');
+    const quiet = tab('C'); // no listener: it only reads `latency`
     const rtts: number[] = [];
     const errors: string[] = [];
     b.c.onLatency((ms) => rtts.push(ms));
@@ -324,6 +329,7 @@ describe('sharedClient', () => {
     await pass(200);
     expect(rtts.length).toBeGreaterThan(0);
     expect(b.c.latency).toBe(rtts[rtts.length - 1]);
+    expect(quiet.c.latency).toBe(b.c.latency);
     server.push('not json');
     await pass(20);
     expect(errors).toEqual(['PARSE_ERROR']);

@@ -15,11 +15,15 @@ import {
 // younger than LEASE (< STEAL): every follower's deadline lies after that, so a leader whose
 // event loop stalled cannot write past the moment it may have been replaced without checking
 // first. A background tab's timers run about once a second, which these numbers allow for.
-const TICK = 200;
-const BEAT = 400;
-const LEASE = 1200;
-const STEAL = 1300;
-const JITTER = 200;
+// biome-ignore lint/suspicious/noConstEnum: local to this file, so the build writes the numbers in where they are used
+const enum Ms {
+  TICK = 200,
+  BEAT = 400,
+  LEASE = 1200,
+  STEAL = 1300,
+  // biome-ignore lint/suspicious/noDuplicateEnumValues: a span of time that happens to equal TICK
+  JITTER = 200,
+}
 
 /**
  * What tabs say to each other over the channel: `[kind, term, a, b, c]`, short because every
@@ -27,7 +31,7 @@ const JITTER = 200;
  * counts the reigns, its random fraction tells apart two tabs that took over at once, so a
  * later reign has the greater term. Kinds and what `a`, `b`, `c` are:
  * - 0 a tab joined and wants to know the state
- * - 1 tab `a`'s frames up to number `b` are written
+ * - 1 (no term) tab `term`'s frames up to number `a` are written
  * - 2 tab `a` asks the leader of the term to write its frame number `b`, data `c`
  * - 3 (from a leader, as are 4–6) the state `a` of its connection, and the close info `b`;
  *   any post of a leader is a sign of life
@@ -41,9 +45,6 @@ type Said = [kind: number, term?: number, a?: any, b?: any, c?: any];
 /** A frame a tab handed over for the leader to write: its number and data. */
 type Frame = [q: number, d: unknown];
 
-// not clean: the client counts it as a drop (and `wasClean` reads false when left out)
-const HANDOVER = { code: 1001, reason: 'handover' } as CloseInfo;
-
 /** One tab's part in a shared connection; see {@link link}. */
 export interface Link<In extends Message, Out> {
   /** The options of this tab's client: the app's, with a stand-in socket that talks to the leader. */
@@ -54,8 +55,8 @@ export interface Link<In extends Message, Out> {
   _hub?: WebSocketClient<In, Out>;
   /** The leader's last heartbeat round trip. */
   _latency?: number;
-  /** This tab's listeners to the leader's heartbeat round trips. */
-  _heard: Set<(ms: number) => void>;
+  /** Listen to the leader's heartbeat round trips; returns the unsubscribe function. */
+  _onLatency(listener: (ms: number) => void): () => void;
 }
 
 /**
@@ -71,7 +72,7 @@ export const link = <In extends Message, Out>(
   locks: LockManager = navigator.locks,
 ): Link<In, Out> => {
   // how long this tab waits on a silent leader; random, so it also names the tab
-  const id = STEAL + Math.random() * JITTER;
+  const id = Ms.STEAL + Math.random() * Ms.JITTER;
   const now = () => Date.now();
   let ch: BroadcastChannel | undefined;
   /** aborts the lock request waiting in line (aborting one already granted does nothing) */
@@ -89,6 +90,8 @@ export const link = <In extends Message, Out>(
   let seq = 0;
   let pending: Frame[] = [];
   let sentTo: number | undefined;
+  /** this tab's listeners to the leader's heartbeat round trips */
+  const heard = new Set<(ms: number) => void>();
   /** frames of the current connection that came while the client was between sockets */
   let inbox: unknown[] = [];
 
@@ -105,8 +108,8 @@ export const link = <In extends Message, Out>(
   let wrote: boolean;
   /** the frame the hub is dispatching, as it came */
   let raw: unknown;
-  /** the frames of tabs on their way through the hub's client: written as they are */
-  const raws = new WeakSet<object>();
+  /** the frame of a tab the hub's client is given: written as it came */
+  let frame: unknown;
 
   // Called with `new` by the client, it returns the object it makes (a function declaration,
   // not an arrow: only those can be called with `new`). The client sets the handlers it needs.
@@ -114,19 +117,33 @@ export const link = <In extends Message, Out>(
     const s = {
       readyState: 0,
       send: (d: unknown) => {
-        const f: Frame = [++seq, d];
-        pending.push(f);
-        out(f);
+        // the data becomes the frame: its number and the data
+        pending.push((d = [++seq, d] as Frame));
+        out(d as Frame);
       },
       // the client forgets the socket as it closes it
-      close: () => leave(),
+      close: leave,
     };
     ws = s as unknown as WebSocketLike;
     if (!ch) {
       ch = new BroadcastChannel(key);
       ch.onmessage = (e) => on(e.data);
-      seen = ran = now();
-      tick = setInterval(check, TICK);
+      // (not `ran`: its first tick, late or not, comes long before a leader could be judged silent)
+      seen = now();
+      // every TICK: the leader shows it is alive; a follower checks that the leader is
+      tick = setInterval(() => {
+        const t = now();
+        if (hub) {
+          if (t - said >= Ms.BEAT) say(3, hub.state);
+        }
+        // a tick far behind means this tab's own timers were held up (frozen, throttled): the
+        // leader's silence says nothing then, so wait another round before judging it
+        else if (t - ran <= Ms.STEAL && t - seen > id) {
+          seen = t;
+          request(true);
+        }
+        ran = t;
+      }, Ms.TICK);
       request();
       post([0]);
     }
@@ -134,6 +151,21 @@ export const link = <In extends Message, Out>(
     queueMicrotask(sync);
     return ws;
   }
+
+  const leave = () => {
+    const c = ch;
+    if (!c) return;
+    // first out of the channel and away from the stand-in (the client is done with it): a
+    // leader steps down, leaves the stand-in alone and does not line up again
+    ch = ws = state = undefined;
+    deposed();
+    clearInterval(tick);
+    ac?.abort();
+    c.close();
+    pending = [];
+    inbox = [];
+  };
+
   const self: Link<In, Out> = {
     _options: {
       ...o,
@@ -146,51 +178,47 @@ export const link = <In extends Message, Out>(
       connectTimeout: 2e9,
       // once the shared connection ended for good, the tab's client closes rather than reconnect
       reconnect: { initialDelay: 0, shouldReconnect: () => state !== 'closed' },
-      autoConnect: false,
     },
-    _leave: () => leave(),
-    _heard: new Set(),
-  };
-
-  const leave = () => {
-    if (!ch) return;
-    resign();
-    clearInterval(tick);
-    ac?.abort();
-    ch.close();
-    ch = ws = state = undefined;
-    pending = [];
-    inbox = [];
+    _leave: leave,
+    _onLatency: (f) => {
+      heard.add(f);
+      return () => heard.delete(f);
+    },
   };
 
   // ---- this tab ----
 
-  /** Opens or closes (with `info`) the stand-in socket to match the shared connection. */
-  const sync = (info?: CloseInfo) => {
+  /**
+   * Opens or closes (with `info`) the stand-in socket to match the shared connection. Not open:
+   * an open stand-in closes (the frames held for it go); one still connecting waits on, unless
+   * it is all over. By default it closes for a handover: not clean, so the client counts it as a
+   * drop (and `wasClean` reads false when left out). The stand-in's handlers are always set:
+   * the client sets them as it makes it, and clears them only as it closes it, which is when
+   * this tab lets go of it (see `leave`).
+   */
+  const sync = (info = { code: 1001, reason: 'handover' } as CloseInfo) => {
     const s = ws as (WebSocketLike & { readyState: number }) | undefined;
-    if (!s) return;
-    if (state !== 'open') return drop(info);
-    if (!s.readyState) {
-      // a new leader gets first what the last one may not have written, in order
-      if (sentTo !== n) {
-        sentTo = n;
-        for (const f of pending) out(f);
+    if (state !== 'open') {
+      inbox = [];
+      if (s && (s.readyState || state === 'closed')) {
+        ws = undefined;
+        s.readyState = 3;
+        s.onclose!(info);
       }
-      s.readyState = 1;
-      s.onopen?.({});
+    } else if (s) {
+      if (!s.readyState) {
+        // a new leader gets first what the last one may not have written, in order
+        if (sentTo !== n) {
+          sentTo = n;
+          for (const f of pending) out(f);
+        }
+        s.readyState = 1;
+        s.onopen!({});
+      }
+      // then the frames of this connection so far
+      for (const data of inbox) s.onmessage!({ data });
+      inbox = [];
     }
-    // then the frames of this connection so far
-    for (const data of inbox.splice(0)) s.onmessage?.({ data });
-  };
-
-  /** Closes the stand-in socket if open; one still connecting waits on, unless it is all over. */
-  const drop = (info = HANDOVER) => {
-    const s = ws;
-    inbox = [];
-    if (!s || (s.readyState !== 1 && state !== 'closed')) return;
-    ws = undefined;
-    (s as { readyState: number }).readyState = 3;
-    s.onclose?.(info);
   };
 
   /** Asks the current leader to write a frame. */
@@ -203,59 +231,42 @@ export const link = <In extends Message, Out>(
   };
 
   const on = (m: Said) => {
-    if (!ch) return;
     const [k, t, a, b] = m;
-    if (!k) return hub && say(3, hub.state);
-    if (k < 2) {
-      if (a === id) pending = pending.filter((f) => f[0] > b);
-      return;
-    }
-    if (k < 3) {
-      // to this tab's reign: no other has its term
-      // (work held by the fence runs only while the same reign goes on)
-      if (hub && t === n)
-        fenced(() => {
-          raws.add(m);
-          hub!.send(m as Out);
-        });
-      return;
-    }
+    if (!ch) return;
+    if (!k) hub && say(3, hub.state);
+    else if (k < 2) t === id && (pending = pending.filter((f) => f[0] > a));
+    // to this tab's reign: no other has its term
+    // (work held by the fence runs only while the same reign goes on)
+    else if (k < 3) hub && t === n && fenced(() => hub!.send((frame = m) as Out));
     // from a leader: an older one is not listened to; a newer one is a handover
-    if (t! < n) return;
-    if (t! > n) {
-      deposed();
-      n = t!;
-      state = undefined;
-      drop();
-    }
-    seen = now();
-    if (k < 4) {
-      state = a;
-      sync(b);
-      // the leader's client gave up (closed for good, refused, out of attempts): so does every
-      // tab. The leader lets go of the lock last, once the others are out of the line for it.
-      if (a === 'closed') hub ? setTimeout(() => ws || leave(), BEAT) : leave();
-    } else if (k < 5) {
-      if (state === 'open') {
-        inbox.push(a);
+    else if (t! >= n) {
+      if (t! > n) {
+        deposed();
+        n = t!;
+        state = undefined;
         sync();
       }
-    } else if (k < 6) report(Object.assign(new WebSocketClientError(a), { message: b }));
-    else for (const f of self._heard) f((self._latency = a));
-  };
-
-  /** Every TICK: the leader shows it is alive; a follower checks that the leader is. */
-  const check = () => {
-    const t = now();
-    // a tick far behind means this tab's own timers were held up (frozen, throttled): the
-    // leader's silence says nothing then, so wait another round before judging it
-    const late = t - ran > STEAL;
-    ran = t;
-    if (hub) {
-      if (t - said >= BEAT) say(3, hub.state);
-    } else if (!late && t - seen > id) {
-      seen = t;
-      request(true);
+      seen = now();
+      if (k < 4) {
+        state = a;
+        sync(b);
+        // the leader's client gave up (closed for good, refused, out of attempts): so does every
+        // tab, after the current task, unless its client has a stand-in again by then. The leader
+        // lets go of the lock last, once the others are out of the line for it.
+        if (a === 'closed') setTimeout(() => ws || leave(), hub ? Ms.BEAT : 0);
+      } else if (k < 5) {
+        // held for the stand-in; sync lets it go unless the connection is open
+        inbox.push(a);
+        sync();
+      } else if (k < 6) {
+        // the leader's error as it was: the code, and the message with its detail
+        const e = new WebSocketClientError(a);
+        e.message = b;
+        report(e);
+      } else {
+        self._latency = a;
+        for (const f of heard) f(a);
+      }
     }
   };
 
@@ -264,54 +275,44 @@ export const link = <In extends Message, Out>(
   /** Queue for the lock, or take it from a leader that stopped answering. */
   const request = (steal?: boolean) => {
     ac?.abort();
-    const a = (ac = new AbortController());
     locks
-      .request(key, steal ? { steal } : { signal: a.signal }, lead)
+      .request(key, steal ? { steal } : { signal: (ac = new AbortController()).signal }, lead)
       // aborted while waiting (this tab does not lead then: a no-op), or stolen while leading
       .catch(deposed);
   };
 
   /** The id (in the lock manager) of the tab that holds the lock. */
-  const holder = async () => (await locks.query()).held?.find((x) => x.name === key)?.clientId;
+  const holder = async () => (await locks.query()).held!.find((x) => x.name === key)?.clientId;
 
   const lead = async (): Promise<void> => {
     n = ~~n + 1 + Math.random();
     me = await holder();
     if (!ch) return;
-    const ser = o.serialize ?? JSON.stringify;
-    const des = o.deserialize ?? JSON.parse;
-    const Native = (o.WebSocket ?? globalThis.WebSocket) as unknown as typeof WebSocket;
-    const c =
-      (hub =
-      self._hub =
-        new WebSocketClient<In, Out>({
-          ...o,
-          autoConnect: false,
-          // frames of other tabs pass through the hub's queue as they are; nothing is dropped there
-          queue: { maxSize: Infinity },
-          serialize: (m) => (raws.has(m as object) ? (m as Said)[4] : ser(m)),
-          deserialize: (d) => des((raw = d) as string),
-          WebSocket: class extends Native {
-            // the fence: no write unless the lease is fresh. A refused one is never confirmed,
-            // and the client took it for written: this reign can no longer vouch for its
-            // frames, so it ends (outside the client's own call)
-            send(d: never) {
-              if ((wrote = !held && now() - said < LEASE)) super.send(d);
-              else queueMicrotask(deposed);
-            }
-          },
-        }));
-    c.onStateChange((s, d) => say(3, s, d.closeInfo));
-    c.on('*', () => say(4, raw));
-    c.onError((e) => say(5, e.code, e.message));
-    c.onLatency((ms) => say(6, ms));
-    c.use({
-      sent: (m) => {
-        if (raws.has(m as object) && wrote) post([1, 0, (m as Said)[2], (m as Said)[3]]);
+    hub = self._hub = new WebSocketClient<In, Out>({
+      ...o,
+      // it connects a microtask later: its listeners are on by then
+      autoConnect: true,
+      // frames of other tabs pass through the hub's queue as they are; nothing is dropped there
+      queue: { maxSize: Infinity },
+      serialize: (m) => (m === frame ? (m as Said)[4] : (o.serialize ?? JSON.stringify)(m)),
+      deserialize: (d) => (o.deserialize ?? JSON.parse)((raw = d) as string),
+      WebSocket: class extends ((o.WebSocket ?? WebSocket) as unknown as typeof WebSocket) {
+        // the fence: no write unless the lease is fresh. A refused one is never confirmed,
+        // and the client took it for written: this reign can no longer vouch for its
+        // frames, so it ends (outside the client's own call)
+        send(d: never) {
+          if ((wrote = !held && now() - said < Ms.LEASE)) super.send(d);
+          else queueMicrotask(deposed);
+        }
       },
     });
+    hub.onStateChange((s, d) => say(3, s, d.closeInfo));
+    hub.on('*', () => say(4, raw));
+    hub.onError((e) => say(5, e.code, e.message));
+    hub.onLatency((ms) => say(6, ms));
+    // every message the hub's client sends is a tab's frame (auth and pings are no messages)
+    hub.use({ sent: (m) => void (wrote && post([1, (m as Said)[2], (m as Said)[3]])) });
     said = now();
-    c.connect();
     return new Promise((r) => (release = r));
   };
 
@@ -330,41 +331,36 @@ export const link = <In extends Message, Out>(
    */
   const fenced = (f: () => void) => {
     if (held) return held.push(f);
-    if (now() - said < LEASE) return f();
+    if (now() - said < Ms.LEASE) return f();
     const work = (held = [f]);
-    const h = hub;
     holder().then((c) => {
-      // a reign that ended meanwhile has nothing held here any more
-      if (hub !== h) return;
+      // a reign that ended meanwhile has nothing held here any more (stepping down drops it)
+      if (held !== work) return;
       held = undefined;
       if (c !== me) return deposed();
       // still the leader: renew the lease with a post before anything else
       said = now();
-      post([3, n, h!.state]);
+      post([3, n, hub!.state]);
       for (const w of work) w();
     }, deposed);
   };
 
-  /** Lost the lock, or cannot vouch for this reign: step down writing nothing, line up again. */
+  /**
+   * Lost the lock, or cannot vouch for this reign (or left): step down writing nothing (close
+   * the socket, let go of the lock), and line up again unless this tab left.
+   */
   const deposed = () => {
-    if (!resign()) return;
+    const h = hub;
+    if (!h) return;
+    hub = self._hub = held = undefined;
+    h.dispose();
+    release!();
     // any later reign may speak now, also one that began with the same whole term
     n = ~~n;
     state = undefined;
-    drop();
+    sync();
     seen = now();
     if (ch) request();
-  };
-
-  /** Stop leading: close the socket, let go of the lock. Returns the client that led, if any. */
-  const resign = () => {
-    const h = hub;
-    if (h) {
-      hub = self._hub = held = undefined;
-      h.dispose();
-      release!();
-    }
-    return h;
   };
 
   return self;
