@@ -8,7 +8,7 @@ import { type Figure, loadSdk, median, QUICK, round, startEchoServer } from './l
 
 export const N = 100_000;
 export const WARMUP = QUICK ? 0 : 1;
-export const ROUNDS = QUICK ? 1 : 5;
+export const ROUNDS = QUICK ? 1 : 9;
 
 type Chat = { type: 'chat'; room: string; text: string; seq: number };
 type Done = { type: 'done' };

@@ -2,7 +2,7 @@ import { type ClientOptions, type Message, WebSocketClient, WebSocketClientError
 import { type Link, link } from './shared/link';
 
 // for the documentation of the methods `SharedClient` inherits (it is the core's own class)
-export { WebSocketClientError };
+export type { WebSocketClientError };
 
 /** Options of {@link sharedClient}: every {@link ClientOptions} option, and `name`. */
 export interface SharedOptions<In = Message, Out = Message> extends ClientOptions<In, Out> {
@@ -29,8 +29,15 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
     const l =
       g.navigator?.locks &&
       g.BroadcastChannel &&
-      link<In, Out>(`resilient-ws:${name ?? ((o.url as { call?: unknown })?.call ? 'resilient-ws' : o.url)}`, o, (e) =>
-        this.report(e),
+      link<In, Out>(
+        `resilient-ws:${name ?? ((o.url as { call?: unknown })?.call ? 'resilient-ws' : o.url)}`,
+        o,
+        (code, message) => {
+          // the leader's error as it was: the code, and the message with its detail
+          const e = new WebSocketClientError(code);
+          e.message = message;
+          this.report(e);
+        },
       );
     // `autoConnect` as for any client: in a microtask, so listeners attached now see `connecting`
     super(l ? l._options : o);

@@ -154,6 +154,25 @@ describe('sharedClient', () => {
     expect(b.got).toEqual(a.got);
   });
 
+  it("messages without a type reach every tab's on('?'); a tab without one reports INVALID_MESSAGE itself", async () => {
+    const a = tab('A');
+    await pass(50);
+    const b = tab('B');
+    const c = tab('C');
+    await pass(50);
+    const typeless: unknown[][] = [[], []];
+    a.c.on('?', (m) => typeless[0]!.push(m));
+    b.c.on('?', (m) => typeless[1]!.push(m));
+    const errors: string[][] = [[], [], []];
+    [a, b, c].forEach((t, i) => t.c.onError((e) => errors[i]!.push(e.code)));
+    server.push({ error: 'nope' });
+    server.push({ type: 'news', i: 0 });
+    await pass(50);
+    expect(typeless).toEqual([[{ error: 'nope' }], [{ error: 'nope' }]]);
+    expect(errors).toEqual([[], [], ['INVALID_MESSAGE']]);
+    expect([a.got, b.got, c.got]).toEqual([[{ type: 'news', i: 0 }], [{ type: 'news', i: 0 }], [{ type: 'news', i: 0 }]]);
+  });
+
   it("a follower's request gets its reply", async () => {
     tab('A');
     await pass(50);

@@ -1,10 +1,10 @@
 import {
   type ClientOptions,
   type CloseInfo,
+  type ErrorCode,
   type Message,
   type State,
   WebSocketClient,
-  WebSocketClientError,
   type WebSocketConstructor,
   type WebSocketLike,
 } from 'resilient-ws';
@@ -67,8 +67,8 @@ export interface Link<In extends Message, Out> {
 export const link = <In extends Message, Out>(
   key: string,
   o: ClientOptions<In, Out>,
-  /** reports an error the leader's client met, through this tab's client */
-  report: (e: WebSocketClientError) => void,
+  /** reports an error the leader's client met (its code and message), through this tab's client */
+  report: (code: ErrorCode, message: string) => void,
   locks: LockManager = navigator.locks,
 ): Link<In, Out> => {
   // how long this tab waits on a silent leader; random, so it also names the tab
@@ -259,10 +259,7 @@ export const link = <In extends Message, Out>(
         inbox.push(a);
         sync();
       } else if (k < 6) {
-        // the leader's error as it was: the code, and the message with its detail
-        const e = new WebSocketClientError(a);
-        e.message = b;
-        report(e);
+        report(a, b);
       } else {
         self._latency = a;
         for (const f of heard) f(a);
@@ -307,7 +304,11 @@ export const link = <In extends Message, Out>(
       },
     });
     hub.onStateChange((s, d) => say(3, s, d.closeInfo));
-    hub.on('*', () => say(4, raw));
+    // every message for the handlers goes to every tab as it came, typed or not (a tab without an
+    // on('?') handler then reports it as INVALID_MESSAGE itself)
+    const relay = () => say(4, raw);
+    hub.on('*', relay);
+    hub.on('?', relay);
     hub.onError((e) => say(5, e.code, e.message));
     hub.onLatency((ms) => say(6, ms));
     // every message the hub's client sends is a tab's frame (auth and pings are no messages)
