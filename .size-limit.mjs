@@ -67,7 +67,7 @@ export default [
     import: '{ sharedClient }',
     ignore: ['resilient-ws'],
     gzip: true,
-    limit: '1.52 KB',
+    limit: '1.5 KB',
     modifyEsbuildConfig: production,
   },
   {
@@ -98,6 +98,6 @@ export default [
     path: 'dist/resilient-ws.shared.min.js',
     disablePlugins: ['@size-limit/esbuild'],
     gzip: true,
-    limit: '1.62 KB',
+    limit: '1.56 KB',
   },
 ];

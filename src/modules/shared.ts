@@ -8,14 +8,16 @@ export type { WebSocketClientError };
 export interface SharedOptions<In = Message, Out = Message> extends ClientOptions<In, Out> {
   /**
    * Tabs that use the same name (on one origin, in one browser profile) share one connection.
-   * @default the URL when it is a string or URL; `'resilient-ws'` for a URL function
+   * @default the `url` option as text: the URL, the list of URLs, or a URL function's source
+   * text (give a name when two URL functions could read alike)
    */
   name?: string;
 }
 
 /**
  * A {@link WebSocketClient} whose connection is shared by every tab that uses the same `name`.
- * See {@link sharedClient}.
+ * See {@link sharedClient}. `close()` and `dispose()` detach this tab: the connection stays up
+ * for the other tabs (a leader hands it over) and closes with the last one.
  */
 export class SharedClient<In extends Message = Message, Out = Message> extends WebSocketClient<In, Out> {
   // No `_` names here: the build shortens those per file, so they could meet the core's own.
@@ -25,23 +27,21 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
   constructor(options: SharedOptions<In, Out>) {
     const { name, ...o } = options;
     const g = globalThis as { navigator?: Navigator; BroadcastChannel?: object };
-    // undefined where either is missing; a URL function (the one kind with `call`) gives no name
+    // undefined where either is missing
     const l =
       g.navigator?.locks &&
       g.BroadcastChannel &&
-      link<In, Out>(
-        `resilient-ws:${name ?? ((o.url as { call?: unknown })?.call ? 'resilient-ws' : o.url)}`,
-        o,
-        (code, message) => {
-          // the leader's error as it was: the code, and the message with its detail
-          const e = new WebSocketClientError(code);
-          e.message = message;
-          this.report(e);
-        },
-      );
+      link<In, Out>(`resilient-ws:${name ?? o.url}`, o, (code, message) => {
+        // the leader's error as it was: the code, and the message with its detail
+        const e = new WebSocketClientError(code);
+        e.message = message;
+        this.report(e);
+      });
     // `autoConnect` as for any client: in a microtask, so listeners attached now see `connecting`
     super(l ? l._options : o);
-    this.link = l;
+    // the link leaves as this tab's client closes: the connection stays up for the other tabs (a
+    // leader hands it over) and closes with the last one
+    if ((this.link = l)) this.use(l);
   }
 
   /** Whether this tab holds the connection: the leader, or a client of its own where sharing is not possible. */
@@ -58,15 +58,6 @@ export class SharedClient<In extends Message = Message, Out = Message> extends W
   override onLatency(listener: (ms: number) => void): () => void {
     // kept by the link; `dispose()` needs no more: a disposed client never rejoins, so they never run again
     return this.link?._onLatency(listener) ?? super.onLatency(listener);
-  }
-
-  /**
-   * Detach this tab: its client closes; the connection stays up for the other tabs (a leader
-   * hands it over) and closes with the last one.
-   */
-  override close(code?: number, reason?: string): void {
-    super.close(code, reason);
-    this.link?._leave();
   }
 }
 

@@ -164,13 +164,17 @@ describe('sharedClient', () => {
     a.c.on('?', (m) => typeless[0]!.push(m));
     b.c.on('?', (m) => typeless[1]!.push(m));
     const errors: string[][] = [[], [], []];
-    [a, b, c].forEach((t, i) => t.c.onError((e) => errors[i]!.push(e.code)));
+    for (const [i, t] of [a, b, c].entries()) t.c.onError((e) => errors[i]!.push(e.code));
     server.push({ error: 'nope' });
     server.push({ type: 'news', i: 0 });
     await pass(50);
     expect(typeless).toEqual([[{ error: 'nope' }], [{ error: 'nope' }]]);
     expect(errors).toEqual([[], [], ['INVALID_MESSAGE']]);
-    expect([a.got, b.got, c.got]).toEqual([[{ type: 'news', i: 0 }], [{ type: 'news', i: 0 }], [{ type: 'news', i: 0 }]]);
+    expect([a.got, b.got, c.got]).toEqual([
+      [{ type: 'news', i: 0 }],
+      [{ type: 'news', i: 0 }],
+      [{ type: 'news', i: 0 }],
+    ]);
   });
 
   it("a follower's request gets its reply", async () => {

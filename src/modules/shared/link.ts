@@ -9,7 +9,8 @@ import {
   type WebSocketLike,
 } from 'resilient-ws';
 
-// Timings of the election, ms. The leader posts at least every BEAT; a follower that has heard
+// Timings of the election, ms. The leader posts every TICK (posts are tiny, and a post each tick
+// keeps the code shortest); a follower that has heard
 // nothing from it for STEAL (plus up to JITTER, so that two followers rarely both do) takes the
 // lock over. The leader writes only while its last post is
 // younger than LEASE (< STEAL): every follower's deadline lies after that, so a leader whose
@@ -18,6 +19,7 @@ import {
 // biome-ignore lint/suspicious/noConstEnum: local to this file, so the build writes the numbers in where they are used
 const enum Ms {
   TICK = 200,
+  /** how long a leader whose connection ended for good waits before it lets go of the lock */
   BEAT = 400,
   LEASE = 1200,
   STEAL = 1300,
@@ -49,8 +51,11 @@ type Frame = [q: number, d: unknown];
 export interface Link<In extends Message, Out> {
   /** The options of this tab's client: the app's, with a stand-in socket that talks to the leader. */
   _options: ClientOptions<In, Out>;
-  /** This tab stops taking part; a leader hands over, the last one closes the socket. */
-  _leave(): void;
+  /**
+   * This tab stops taking part; a leader hands over, the last one closes the socket. The link is
+   * a plugin of the tab's client for this: the client calls it as the app closes or disposes it.
+   */
+  close(): void;
   /** The leader's client, while this tab leads. */
   _hub?: WebSocketClient<In, Out>;
   /** The leader's last heartbeat round trip. */
@@ -133,9 +138,7 @@ export const link = <In extends Message, Out>(
       // every TICK: the leader shows it is alive; a follower checks that the leader is
       tick = setInterval(() => {
         const t = now();
-        if (hub) {
-          if (t - said >= Ms.BEAT) say(3, hub.state);
-        }
+        if (hub) say(3, hub.state);
         // a tick far behind means this tab's own timers were held up (frozen, throttled): the
         // leader's silence says nothing then, so wait another round before judging it
         else if (t - ran <= Ms.STEAL && t - seen > id) {
@@ -162,8 +165,8 @@ export const link = <In extends Message, Out>(
     clearInterval(tick);
     ac?.abort();
     c.close();
+    // (frames held for the stand-in go at the first sync of a rejoin, as the state is unknown then)
     pending = [];
-    inbox = [];
   };
 
   const self: Link<In, Out> = {
@@ -179,7 +182,7 @@ export const link = <In extends Message, Out>(
       // once the shared connection ended for good, the tab's client closes rather than reconnect
       reconnect: { initialDelay: 0, shouldReconnect: () => state !== 'closed' },
     },
-    _leave: leave,
+    close: leave,
     _onLatency: (f) => {
       heard.add(f);
       return () => heard.delete(f);
@@ -339,9 +342,9 @@ export const link = <In extends Message, Out>(
       if (held !== work) return;
       held = undefined;
       if (c !== me) return deposed();
-      // still the leader: renew the lease with a post before anything else
+      // still the leader: renew the lease, and post it before anything else
       said = now();
-      post([3, n, hub!.state]);
+      say(3, hub!.state);
       for (const w of work) w();
     }, deposed);
   };
