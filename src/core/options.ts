@@ -1,4 +1,4 @@
-import { parseJson } from './dispatch';
+import { parseJson } from './json';
 import { WebSocketClientError } from './errors';
 import type { QueueLimits } from './queue';
 import type { AuthOptions, ClientOptions, HeartbeatOptions, Logger, ReconnectOptions } from './types';
