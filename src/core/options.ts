@@ -1,5 +1,5 @@
-import { parseJson } from './json';
 import { WebSocketClientError } from './errors';
+import { parseJson } from './json';
 import type { QueueLimits } from './queue';
 import type { AuthOptions, ClientOptions, HeartbeatOptions, Logger, ReconnectOptions } from './types';
 
