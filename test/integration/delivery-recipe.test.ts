@@ -1,4 +1,4 @@
-// The reference server of the chaos suite must be the README's recipe, to the letter: its
+// The reference server of the chaos suite must be the recipe of docs/delivery.md, to the letter: its
 // functions and its connection handler, with the types stripped, print exactly as the README's.
 import { readFileSync } from 'node:fs';
 import { transformSync } from 'esbuild';
@@ -22,7 +22,7 @@ const block = (code: string, marker: string) => {
 };
 
 describe('the chaos suite’s server is the README recipe', () => {
-  const readme = read('../../README.md');
+  const readme = read('../../docs/delivery.md');
   const from = readme.indexOf('**Server recipe.**');
   const recipe = print(readme.slice(readme.indexOf('```js\n', from) + 6, readme.indexOf('```\n', from + 1)), 'js');
   const source = read('./recipe-server.ts');

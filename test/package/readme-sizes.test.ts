@@ -24,7 +24,7 @@ const END = '<!-- /size-limit -->';
 const readmeBudgets = (md: string): [string, string][] => {
   const start = md.indexOf(START);
   const end = md.indexOf(END, start);
-  if (start < 0 || end < 0) throw new Error(`README.md has no ${START} … ${END} table`);
+  if (start < 0 || end < 0) throw new Error(`docs/performance.md has no ${START} … ${END} table`);
   const rows = md
     .slice(start + START.length, end)
     .split('\n')
@@ -51,7 +51,7 @@ describe('README size table', () => {
   });
 
   it('quotes exactly the budgets of .size-limit.mjs, in the same order', () => {
-    const md = readFileSync(new URL('README.md', root), 'utf8');
+    const md = readFileSync(new URL('docs/performance.md', root), 'utf8');
     expect(readmeBudgets(md)).toEqual(budgets.map((b) => [b.name, b.limit]));
   });
 
