@@ -4,6 +4,7 @@
 export { type BackoffOptions, backoff } from './core/backoff';
 export { type ClientPlugin, type MessageHandler, type MessageOf, type OfType, WebSocketClient } from './core/client';
 export { type ErrorCode, WebSocketClientError } from './core/errors';
+export type { Resolved as ResolvedOptions } from './core/options';
 export type {
   AuthOptions,
   ClientOptions,

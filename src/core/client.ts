@@ -162,6 +162,11 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     return this._hb?.latency;
   }
 
+  /** The options in force, every default filled in (read-only): what modules read, such as `typeKey` and `auth`. */
+  get options(): Readonly<Resolved<In, Out>> {
+    return this._o;
+  }
+
   /**
    * Start, or restart after `close()`. While waiting to reconnect: now. Otherwise does nothing.
    * @throws {@link WebSocketClientError} `DISPOSED` after `dispose()`
