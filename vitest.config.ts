@@ -45,6 +45,15 @@ export default defineConfig({
         },
       },
       {
+        // The docs: links, figures, and the README's quick start and examples run as written.
+        test: {
+          name: 'docs',
+          environment: 'node',
+          include: ['test/docs/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
         test: {
           name: 'browser',
           environment: 'node',
