@@ -109,3 +109,14 @@ export const runNode = (
     },
   );
 };
+
+/** SIGKILL `pid` and everything it started (a failed test must not leave a server behind). */
+export const killTree = (pid: number | undefined): void => {
+  if (pid === undefined) return;
+  for (const child of childrenOf(pid)) killTree(child);
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+};
