@@ -9,20 +9,19 @@ import esbuild from 'rollup-plugin-esbuild';
 const entries = ['index', 'react', 'vue', 'delivery', 'request', 'shared', 'outbox'];
 const external = ['react', 'vue', 'resilient-ws'];
 const ts = () => esbuild({ target: 'es2021' });
-// The development check of the source, written out in full where a diagnostic is built (a
-// bundler folds `process.env.NODE_ENV` only where it is written; `typeof process` keeps a
-// browser's unbundled import from a ReferenceError). The npm builds keep it for the app's
-// bundler to decide; a `<script>` build decides it here: production for the minified
-// builds, development for `resilient-ws.dev.js`.
-const DEV_CHECK = "typeof process < 'u' && process.env.NODE_ENV !== 'production'";
+// The source writes its development-only code behind `__DEV__` (declared in src/env.d.ts).
+// Each output replaces it: the npm builds with the check below, left to the app's bundler
+// (a bundler folds `process.env.NODE_ENV`; `typeof process` keeps a browser's unbundled
+// import from a ReferenceError); a `<script>` build decides here: production for the
+// minified builds, development for `resilient-ws.dev.js`.
+const DEV_CHECK = "(typeof process < 'u' && process.env.NODE_ENV !== 'production')";
 const mode = (dev) => ({
   name: 'development-check',
   transform(code, id) {
-    if (id.includes('/src/')) return { code: code.replaceAll(DEV_CHECK, String(dev)), map: null };
+    if (id.includes('/src/')) return { code: code.replace(/\b__DEV__\b/g, String(dev)), map: null };
   },
   renderChunk(code) {
-    // a check written another way would be left to a browser, which has no `process`
-    if (/\bprocess\b/.test(code)) throw new Error('a `<script>` build still refers to `process`');
+    if (dev !== DEV_CHECK && /\bprocess\b/.test(code)) throw new Error('a `<script>` build still refers to `process`');
   },
 });
 // Private members are named `_x` in the source; renaming them to a letter or two is safe (no
@@ -47,7 +46,7 @@ export default [
     return {
       input: `src/${name}.ts`,
       external,
-      plugins: [ts()],
+      plugins: [mode(DEV_CHECK), ts()],
       onwarn(w, warn) {
         if (w.code !== 'MODULE_LEVEL_DIRECTIVE') warn(w);
       },
@@ -87,7 +86,7 @@ export default [
   {
     input: 'src/extras.ts',
     external: ['resilient-ws'],
-    plugins: [ts()],
+    plugins: [mode(false), ts()],
     output: {
       file: 'dist/resilient-ws.extras.min.js',
       format: 'iife',
@@ -101,7 +100,7 @@ export default [
   {
     input: 'src/shared.ts',
     external: ['resilient-ws'],
-    plugins: [ts()],
+    plugins: [mode(false), ts()],
     output: {
       file: 'dist/resilient-ws.shared.min.js',
       format: 'iife',
