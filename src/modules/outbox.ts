@@ -167,7 +167,7 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
   const rx: ClientPlugin<In, Out> = {
     message(msg) {
       const m = msg as Record<string, unknown>;
-      if (d && m.type === ackType) for (const id of [m.ids ?? m.id].flat()) drop(id);
+      if (d && m[client.options.typeKey] === ackType) for (const id of [m.ids ?? m.id].flat()) drop(id);
       return undefined;
     },
   };

@@ -118,7 +118,7 @@ export function request(
     pending.set(id, {
       resolve: (r) => {
         done();
-        const t = (r as Message).type;
+        const t = (r as Record<string, unknown>)[client.options.typeKey];
         if (type === undefined || t === type) resolve(r as Message);
         else reject(new WebSocketClientError('INVALID_MESSAGE', `reply of type ${t}, not ${type}`, r));
       },

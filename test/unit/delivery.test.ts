@@ -359,3 +359,27 @@ describe('delivery: resume', () => {
     client.dispose();
   });
 });
+
+describe('delivery: the client’s typeKey', () => {
+  it('reads acks and `resumed` by the client’s typeKey, and sends `resume` with it', async () => {
+    const { client, errors } = makeClient(srv.url, { typeKey: 'kind', autoConnect: false });
+    const d = delivery(client, { resume: true });
+    const all = vi.fn();
+    client.on('*', all);
+    client.connect();
+    await tick();
+    expect(srv.frames).toEqual([{ kind: 'resume', lastId: null }]);
+    srv.push({ kind: 'resumed', lastId: 40, gap: true });
+    client.send({ kind: 'chat' } as never);
+    await tick();
+    const id = (srv.frames[1] as { id: string }).id;
+    expect(d.unacked).toBe(1);
+    srv.push({ kind: 'ack', id });
+    await tick();
+    expect(d.unacked).toBe(0);
+    expect(d.lastId).toBe(40);
+    expect(errors.map((e) => e.code)).toEqual(['RESUME_GAP']);
+    expect(all).not.toHaveBeenCalled(); // neither `resumed` nor the ack reaches a handler
+    client.dispose();
+  });
+});

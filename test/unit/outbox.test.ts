@@ -301,3 +301,22 @@ describe('outbox: with delivery', () => {
     expect(await stored()).toEqual([]); // acknowledged: forgotten in either order
   });
 });
+
+describe('outbox: the client’s typeKey', () => {
+  it('with delivery, forgets what an ack typed by the client’s typeKey acknowledges', async () => {
+    const { client, box } = load({ delivery: true }, { typeKey: 'kind' });
+    delivery(client);
+    await box.restored;
+    client.connect();
+    await tick();
+    for (const n of [1, 2]) client.send({ kind: 'chat', n } as never);
+    await tick();
+    await settle();
+    const ids = (srv.frames as { id: string }[]).map((f) => f.id);
+    expect((await stored()).map((r) => r.m.id)).toEqual(ids);
+    srv.push({ kind: 'ack', ids });
+    await tick();
+    await settle();
+    expect(await stored()).toEqual([]);
+  });
+});
