@@ -87,7 +87,7 @@ export default [
   {
     input: 'src/extras.ts',
     external: ['resilient-ws'],
-    plugins: [ts()],
+    plugins: [mode(false), ts()],
     output: {
       file: 'dist/resilient-ws.extras.min.js',
       format: 'iife',

@@ -1,4 +1,5 @@
 import { type ClientPlugin, type Message, type WebSocketClient, WebSocketClientError } from 'resilient-ws';
+import { checkOptions } from './check';
 
 /** Options of {@link delivery}. */
 export interface DeliveryOptions {
@@ -54,6 +55,10 @@ export const delivery = <In extends Message, Out>(
   client: WebSocketClient<In, Out>,
   options: DeliveryOptions = {},
 ): Delivery => {
+  if (typeof process < 'u' && process.env.NODE_ENV !== 'production')
+    checkOptions('delivery', options, ['idKey', 'ackType', 'window', 'maxUnacked', 'resume'], {
+      ttl: "it is gone: a written message may be on the server already, so the client's queue.ttl expires only what was never written",
+    });
   const { idKey = 'id', ackType = 'ack', window = 1000, maxUnacked = 1000, resume = false } = options;
   const prefix = `${session()}.`;
   let n = 0;

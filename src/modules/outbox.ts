@@ -1,4 +1,5 @@
 import { type ClientPlugin, type Message, type WebSocketClient, WebSocketClientError } from 'resilient-ws';
+import { checkOptions } from './check';
 
 /** Options of {@link outbox}. */
 export interface OutboxOptions {
@@ -73,6 +74,8 @@ const run = (db: IDBDatabase, fn: (s: IDBObjectStore) => void) =>
  * live in memory only, as without an outbox. `send()` never throws because of the outbox.
  */
 export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>, options: OutboxOptions): Outbox => {
+  if (typeof process < 'u' && process.env.NODE_ENV !== 'production')
+    checkOptions('outbox', options, ['name', 'ttl', 'delivery', 'indexedDB']);
   const { name, ttl = Infinity, delivery: d } = options;
   const { idKey = 'id', ackType = 'ack' } = d === true ? {} : d || {};
   const me = `${Math.random()}`;

@@ -383,3 +383,24 @@ describe('delivery: the client’s typeKey', () => {
     client.dispose();
   });
 });
+
+describe('delivery: option checks', () => {
+  it('refuses the removed `ttl` with INVALID_OPTIONS naming it and pointing to queue.ttl', () => {
+    const { client } = makeClient(srv.url, { autoConnect: false });
+    expect(() => delivery(client, { ttl: 5000 } as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/options\.ttl.*queue\.ttl/) }),
+    );
+    client.dispose();
+  });
+
+  it('refuses an unknown option, suggesting the nearest name', () => {
+    const { client } = makeClient(srv.url, { autoConnect: false });
+    expect(() => delivery(client, { maxUnacket: 5 } as never)).toThrow(
+      'INVALID_OPTIONS: delivery: options.maxUnacket is not an option; did you mean maxUnacked?',
+    );
+    expect(() => delivery(client, { colour: 1 } as never)).toThrow(
+      'INVALID_OPTIONS: delivery: options.colour is not an option',
+    );
+    client.dispose();
+  });
+});

@@ -320,3 +320,13 @@ describe('outbox: the client’s typeKey', () => {
     expect(await stored()).toEqual([]);
   });
 });
+
+describe('outbox: option checks', () => {
+  it('refuses an unknown option with INVALID_OPTIONS, suggesting the nearest name', () => {
+    const made = makeClient<Message, Frame>(srv.url, { autoConnect: false });
+    clients.push(made.client);
+    expect(() => outbox(made.client, { name: 'chat', indexedDB: idb, delivry: true } as never)).toThrow(
+      'INVALID_OPTIONS: outbox: options.delivry is not an option; did you mean delivery?',
+    );
+  });
+});

@@ -192,3 +192,14 @@ describe('request: the client’s typeKey', () => {
     client.dispose();
   });
 });
+
+describe('request: option checks', () => {
+  it('refuses an unknown option with INVALID_OPTIONS, suggesting the nearest name', async () => {
+    const { client } = makeClient(srv.url, { autoConnect: false });
+    await expect(request(client, { type: 'get', key: 'a' }, { timout: 5 } as never)).rejects.toThrow(
+      'INVALID_OPTIONS: request: options.timout is not an option; did you mean timeout?',
+    );
+    expect(srv.frames).toEqual([]);
+    client.dispose();
+  });
+});
