@@ -187,6 +187,8 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
         offline: () => this._hb?.verify(),
         visible: () => this._wake(false),
         freeze: () => {
+          // what the socket still holds dies with it, as on any other close: back to the queue
+          this._back(false);
           this._teardown(1000);
           this._set('reconnecting');
         },
