@@ -48,6 +48,20 @@ export const readFigures = (file = FIGURES): Figures =>
 export const writeFigures = (figures: Figures, file = FIGURES): void =>
   writeFileSync(file, `${JSON.stringify(figures, null, 2)}\n`);
 
+/** The short key of a size-limit entry: `core`, `core.dev`, `react`, `script`, `script.extras`, … */
+export const sizeKey = (name: string): string => {
+  if (name.startsWith("import { WebSocketClient } from 'resilient-ws'"))
+    return name.includes('(development)') ? 'core.dev' : 'core';
+  const sub = /^resilient-ws\/([a-z-]+)/.exec(name);
+  if (sub) return sub[1] as string;
+  const script = /^dist\/resilient-ws\.(?:([a-z-]+)\.)?min\.js/.exec(name);
+  if (script) return script[1] ? `script.${script[1]}` : 'script';
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+};
+
 /** Bytes as size-limit and the docs print them: 1 KB = 1000 bytes, two decimals at most. */
 export const kb = (bytes: number, digits = 2): string => `${Number((bytes / 1000).toFixed(digits))} KB`;
 
