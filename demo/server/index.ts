@@ -91,6 +91,7 @@ import type { StatsResponse } from '../protocol';
 import { type Bus, memoryBus } from './bus';
 import { chaos as makeChaos } from './chaos';
 import { httpHandler, listen } from './http';
+import { resolveLimits } from './limits';
 import { messages } from './messages';
 import { startPrices } from './prices';
 import { redisBus } from './redis-bus';
@@ -101,6 +102,7 @@ import { upgrades } from './upgrade';
 
 export type { Bus, ChatDraft, RoomEvent } from './bus';
 export { memoryBus } from './bus';
+export { DEFAULT_LIMITS, type Limits } from './limits';
 export { redisBus } from './redis-bus';
 export { DEMO_TOKENS } from './tokens';
 export type { ConnectionInfo, DemoServer, DemoServerEvents, DemoServerOptions, ReceivedFrame } from './types';
@@ -109,13 +111,18 @@ export type { ConnectionInfo, DemoServer, DemoServerEvents, DemoServerOptions, R
 export async function startDemoServer(opts: DemoServerOptions = {}): Promise<DemoServer> {
   const host = opts.host ?? '127.0.0.1';
   const quiet = opts.quiet ?? false;
-  const rate = opts.rateLimit ?? 50;
+  const limits = resolveLimits({
+    ...opts.limits,
+    authTimeoutMs: opts.authTimeoutMs ?? opts.limits?.authTimeoutMs,
+    rateLimit: opts.rateLimit ?? opts.limits?.rateLimit,
+  });
+  const rate = limits.rateLimit;
   const startedAt = Date.now();
   const log = (...args: unknown[]): void => {
     if (!quiet) console.log('[demo]', ...args);
   };
   const bus: Bus = opts.bus ?? (opts.redis ? await redisBus({ url: opts.redis, log }) : memoryBus());
-  const ctx: Ctx = { log, events: new EventEmitter<DemoServerEvents>(), conns: new Set<Conn>(), bus };
+  const ctx: Ctx = { log, events: new EventEmitter<DemoServerEvents>(), conns: new Set<Conn>(), bus, limits };
   const received: ReceivedFrame[] = [];
   let closed = false;
 
@@ -128,7 +135,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     onFrame: messages(ctx, { rooms, tokens, rate, received }),
     isDown: () => chaos.down || closed,
     allowedOrigins: opts.allowedOrigins,
-    authTimeoutMs: opts.authTimeoutMs ?? 10_000,
+    authTimeoutMs: limits.authTimeoutMs,
     rate,
   });
 

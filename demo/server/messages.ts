@@ -8,7 +8,7 @@ import type { ServerMsg } from '../protocol';
 import { closeConn, send, sendError, sendRaw, system, takeToken } from './conn';
 import type { Rooms } from './rooms';
 import type { tokens as makeTokens } from './tokens';
-import { type Conn, type Ctx, MAX_NAME, MAX_TEXT, type ReceivedFrame } from './types';
+import type { Conn, Ctx, ReceivedFrame } from './types';
 
 const RECEIVED_LOG = 5000;
 
@@ -46,6 +46,7 @@ export interface MessageDeps {
 export function messages(ctx: Ctx, deps: MessageDeps): (c: Conn, data: RawData, isBinary: boolean) => void {
   const { rooms, tokens, rate, received } = deps;
   const { log, events, bus } = ctx;
+  const { maxName: MAX_NAME, maxText: MAX_TEXT } = ctx.limits;
 
   function handleAuth(c: Conn, msg: unknown): void {
     clearTimeout(c.authTimer);

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StatsResponse } from '../protocol';
 import type { Bus } from './bus';
+import type { Limits } from './limits';
 
 /** Options of {@link startDemoServer}. */
 export interface DemoServerOptions {
@@ -19,8 +20,10 @@ export interface DemoServerOptions {
   assetsDir?: string;
   /** Served at `/dist/` (the library builds). Default the repository's `dist/`. */
   libDir?: string;
-  /** Default 10 000. */
+  /** Default 10 000 (also `limits.authTimeoutMs`; this one wins). */
   authTimeoutMs?: number;
+  /** The server's limits (sizes, timeouts, rooms); see `limits.ts` and docs/security.md. */
+  limits?: Partial<Limits>;
   /**
    * Allowed `Origin`s on upgrade (and on chaos POSTs). Default: the server's own host and
    * localhost / 127.0.0.1 / [::1] on any port. A list replaces the default (exact match);
@@ -33,7 +36,7 @@ export interface DemoServerOptions {
   replay?: boolean;
   /** Price tick period; 0 disables the stream. Default 500. */
   priceIntervalMs?: number;
-  /** Messages per second per connection (also the burst). Default 50. */
+  /** Messages per second per connection (also the burst). Default 50 (also `limits.rateLimit`; this one wins). */
   rateLimit?: number;
   /** A stalled connection is finally destroyed after this long. Default 120 000. */
   stallReapMs?: number;
@@ -123,7 +126,9 @@ export interface Conn {
   authTimer: NodeJS.Timeout | undefined;
   stallTimer: NodeJS.Timeout | undefined;
   killTimer: NodeJS.Timeout | undefined;
-  /** token bucket (see `limits.ts`) */
+  /** unsent bytes beyond which it is closed as a slow reader (`limits.maxBufferedBytes`) */
+  maxBuffered: number;
+  /** token bucket (see `conn.ts`) */
   bucket: number;
   refilledAt: number;
   dropWindowStart: number;
@@ -140,11 +145,9 @@ export interface Ctx {
   events: EventEmitter<DemoServerEvents>;
   conns: Set<Conn>;
   bus: Bus;
+  limits: Readonly<Limits>;
 }
 
-export const MAX_PAYLOAD = 64 * 1024;
-export const MAX_NAME = 32;
-export const MAX_TEXT = 1000;
 /** Chat lines a `join` replays. */
 export const HISTORY = 20;
 /** Chat lines kept per room for `resume` (the replay log). */

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { closeConn } from './conn';
 import type { Rooms } from './rooms';
-import { type Conn, type Ctx, MAX_PAYLOAD } from './types';
+import type { Conn, Ctx } from './types';
 
 const LOCAL_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** Protocol-level pings reap peers that are gone without a close. */
@@ -45,7 +45,7 @@ export function upgrades(ctx: Ctx, deps: UpgradeDeps) {
   const { conns, log, events } = ctx;
   const counters = { total: 0, rejected: 0 };
   let nextConnId = 1;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, clientTracking: false });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.limits.maxPayload, clientTracking: false });
   wss.on('error', (err) => log('wss error:', err.message));
 
   function onConnection(ws: WebSocket, req: IncomingMessage, socket: Duplex): void {
@@ -64,6 +64,7 @@ export function upgrades(ctx: Ctx, deps: UpgradeDeps) {
       authTimer: undefined,
       stallTimer: undefined,
       killTimer: undefined,
+      maxBuffered: ctx.limits.maxBufferedBytes,
       bucket: deps.rate,
       refilledAt: Date.now(),
       dropWindowStart: 0,
