@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { StatsResponse, TokenResponse } from '../protocol';
 import type { Chaos } from './chaos';
+import type { Limits } from './limits';
 import { originAllowed } from './upgrade';
 
 const DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -171,18 +172,35 @@ export interface ListenOptions {
   onRequest: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   log: (...args: unknown[]) => void;
+  /** Bounds for connections that never complete a request (see `limits.ts`). */
+  limits: Pick<Limits, 'headersTimeoutMs' | 'requestTimeoutMs' | 'idleTimeoutMs'>;
 }
 
-/** The HTTP server, listening: a failing handler answers 500 (or drops the socket), never crashes it. */
+/**
+ * The HTTP server, listening: a failing handler answers 500 (or drops the socket), never crashes
+ * it. Connections that never complete a request are closed: headers (an upgrade's too) must
+ * arrive within `headersTimeoutMs`, a whole request within `requestTimeoutMs`, and a socket
+ * that sends nothing is closed after `idleTimeoutMs` (an upgraded WebSocket is exempt: `ws`
+ * clears the socket's timeout, and the keepalive pings take over).
+ */
 export async function listen(opts: ListenOptions): Promise<Server> {
-  const { log } = opts;
-  const server = createServer((req, res) => {
+  const { log, limits } = opts;
+  const requestTimeout = Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs);
+  const options = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout,
+    // how often Node checks those two: often enough to hold them within a quarter
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, limits.headersTimeoutMs / 4)),
+    keepAliveTimeout: Math.min(5000, limits.idleTimeoutMs),
+  };
+  const server = createServer(options, (req, res) => {
     opts.onRequest(req, res).catch((err: unknown) => {
       log('request error:', err);
       if (!res.headersSent) text(res, 500, 'internal error');
       else res.destroy();
     });
   });
+  server.timeout = limits.idleTimeoutMs; // no listener for 'timeout': Node destroys the socket
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     try {
       opts.onUpgrade(req, socket, head);

@@ -159,7 +159,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   });
   let server: Server;
   try {
-    server = await listen({ host, port: opts.port ?? 0, onRequest, onUpgrade: door.onUpgrade, log });
+    server = await listen({ host, port: opts.port ?? 0, onRequest, onUpgrade: door.onUpgrade, log, limits });
   } catch (err) {
     door.close();
     stopPrices();

@@ -1,9 +1,11 @@
 // The reference server under attack, on one instance: each test is an attack from outside, on
 // loopback, with a bounded loop, and asserts the server's answer. Figures print as `[security]`.
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Instance, spawnInstance } from '../../demo/instances';
 import type { StatsResponse } from '../../demo/protocol';
+import { type DemoServer, startDemoServer } from '../../demo/server';
 import { type DemoClient, demoClient, sleep } from './demo-client';
 import { freePort } from './redis';
 
@@ -59,4 +61,72 @@ describe('a client that never reads (the server as its own process)', () => {
     expect(sent).toBeLessThan(15e6); // closed well before the loop's end
     expect(after - before).toBeLessThan(40);
   }, 40_000);
+});
+
+describe('connections that never complete a request', () => {
+  let server: DemoServer;
+  const sockets: net.Socket[] = [];
+  beforeAll(async () => {
+    server = await startDemoServer({
+      quiet: true,
+      priceIntervalMs: 0,
+      limits: { headersTimeoutMs: 1000, requestTimeoutMs: 2000, idleTimeoutMs: 1000 },
+    });
+  });
+  afterAll(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await server.close();
+  });
+
+  /** Open a TCP connection, write `head` (if any), and resolve once it is open. */
+  const open = (head: string): Promise<net.Socket> =>
+    new Promise((resolve, reject) => {
+      const s = net.connect(server.port, '127.0.0.1', () => {
+        if (head) s.write(head);
+        resolve(s);
+      });
+      s.on('error', reject);
+      s.resume(); // read (and drop) whatever the server answers
+      sockets.push(s);
+    });
+
+  it('closes idle TCP connections, half-sent upgrades and half-sent bodies within the configured bounds', async () => {
+    const N = 30; // of each kind
+    const host = `Host: 127.0.0.1:${server.port}\r\n`;
+    const kinds = {
+      idle: '',
+      'half-sent upgrade': `GET /ws HTTP/1.1\r\n${host}Upgrade: websocket\r\n`,
+      'half-sent body': `POST /chaos/drop HTTP/1.1\r\n${host}Content-Length: 100\r\n\r\n{"a":`,
+    };
+    const all: Array<{ kind: string; s: net.Socket; closedAt?: number }> = [];
+    const t0 = Date.now();
+    for (const [kind, head] of Object.entries(kinds))
+      for (let i = 0; i < N; i++) {
+        const entry: { kind: string; s: net.Socket; closedAt?: number } = { kind, s: await open(head) };
+        entry.s.once('close', () => {
+          entry.closedAt = Date.now() - t0;
+        });
+        all.push(entry);
+      }
+    // the bounds are 1 s (headers, idle) and 2 s (request): all gone well within 8 s
+    const end = Date.now() + 8000;
+    while (all.some((e) => e.closedAt === undefined) && Date.now() < end) await sleep(100);
+    const still = all.filter((e) => e.closedAt === undefined);
+    const slowest = Math.max(...all.map((e) => e.closedAt ?? Number.POSITIVE_INFINITY));
+    console.log(
+      `[security] ${all.length} stalled connections: ${all.length - still.length} closed by the server ` +
+        `(slowest after ${slowest} ms), ${still.length} still open after 8 s`,
+    );
+    expect(still.map((e) => e.kind)).toEqual([]);
+    // not closed at once either: a slow but honest client has its bound
+    expect(Math.min(...all.map((e) => e.closedAt as number))).toBeGreaterThanOrEqual(500);
+  }, 20_000);
+
+  it('leaves an upgraded, quiet WebSocket connection alone past every HTTP bound', async () => {
+    const c = await demoClient(server.wsUrl);
+    clients.push(c);
+    await sleep(3000); // past headers (1 s), idle (1 s) and request (2 s)
+    c.send({ type: 'ping' });
+    await c.next('pong');
+  }, 10_000);
 });
