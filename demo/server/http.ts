@@ -72,7 +72,8 @@ export interface HttpDeps {
   libDir: string | undefined;
   endpoints: string[];
   allowedOrigins: string[] | 'any' | undefined;
-  chaos: Chaos;
+  /** The chaos controls, when they are served over HTTP at all. */
+  chaos: Chaos | undefined;
   connections: () => number;
   issueToken: (ttlSeconds: number) => TokenResponse;
   stats: () => StatsResponse;
@@ -126,22 +127,25 @@ export function httpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerR
     text(res, 404, 'not found');
   }
 
-  function serveChaos(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    const method = req.method ?? 'GET';
-    if (method !== 'POST' && method !== 'GET') return text(res, 405, 'method not allowed', { Allow: 'GET, POST' });
-    if (!originAllowed(req, deps.allowedOrigins)) return text(res, 403, 'forbidden origin');
+  /**
+   * State-changing, so POST only (a cross-site `<img>` or link sends a GET, with no `Origin`),
+   * and the `Origin` a browser sends with every cross-site POST must be allowed.
+   */
+  function serveChaos(req: IncomingMessage, res: ServerResponse, url: URL, chaos: Chaos): void {
     req.resume(); // ignore any body
+    if (req.method !== 'POST') return text(res, 405, 'method not allowed', { Allow: 'POST' });
+    if (!originAllowed(req, deps.allowedOrigins)) return text(res, 403, 'forbidden origin');
     switch (url.pathname) {
       case '/chaos/drop':
-        return json(res, 200, { ok: true, dropped: deps.chaos.drop() });
+        return json(res, 200, { ok: true, dropped: chaos.drop() });
       case '/chaos/stall':
-        return json(res, 200, { ok: true, stalled: deps.chaos.stall() });
+        return json(res, 200, { ok: true, stalled: chaos.stall() });
       case '/chaos/restart': {
         const param = url.searchParams.get('down');
         const parsed = param === null ? 3000 : Number(param);
         const downMs = Number.isFinite(parsed) ? Math.max(0, Math.min(60_000, parsed)) : 3000;
         const closed = deps.connections();
-        void deps.chaos.restart(downMs);
+        void chaos.restart(downMs);
         return json(res, 200, { ok: true, closed, downMs });
       }
       default:
@@ -151,7 +155,10 @@ export function httpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerR
 
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname.startsWith('/chaos/')) return serveChaos(req, res, url);
+    if (url.pathname.startsWith('/chaos/')) {
+      if (deps.chaos === undefined) return text(res, 404, 'not found (chaos controls are off)');
+      return serveChaos(req, res, url, deps.chaos);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return text(res, 405, 'method not allowed', { Allow: 'GET, HEAD' });
     if (url.pathname === '/token') {

@@ -78,11 +78,14 @@
  *                          `dist/` (the `<script>` build)
  *   GET  /token?ttl=s      `{token, expiresAt, user}` — a short-lived token
  *   GET  /stats            `{connections, authenticated, stalled, totalConnections, ...}`
- *   POST|GET /chaos/drop          terminate every connection abruptly (no close frame)
- *   POST|GET /chaos/stall         every current connection goes half-open: the server stops
- *                                 reading and writing but keeps the TCP socket open
- *   POST|GET /chaos/restart?down=ms  close every connection (1012) and refuse upgrades
- *                                 (socket destroyed) for `down` ms (default 3000)
+ *   Only with the `chaos` option (demo-only; 404 otherwise), POST only, same-origin or no `Origin`:
+ *   POST /chaos/drop          terminate every connection abruptly (no close frame)
+ *   POST /chaos/stall         every current connection goes half-open: the server stops
+ *                             reading and writing but keeps the TCP socket open
+ *   POST /chaos/restart?down=ms  close every connection (1012) and refuse upgrades
+ *                             (socket destroyed) for `down` ms (default 3000)
+ *
+ * What must never face the internet, and every limit: docs/security.md.
  */
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
@@ -152,7 +155,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     libDir: opts.libDir,
     endpoints: opts.endpoints ?? [],
     allowedOrigins: opts.allowedOrigins,
-    chaos,
+    chaos: opts.chaos === true ? chaos : undefined,
     connections: () => ctx.conns.size,
     issueToken: tokens.issue,
     stats,

@@ -30,6 +30,12 @@ export interface DemoServerOptions {
    * `'any'` disables the check. Requests without `Origin` are always allowed.
    */
   allowedOrigins?: string[] | 'any';
+  /**
+   * Serve the chaos controls over HTTP (`POST /chaos/drop|stall|restart`, same-origin or
+   * non-browser only). Demo-only: never on a server that faces the internet. The methods of the
+   * returned {@link DemoServer} (`drop()`, …) work either way. Default false (404).
+   */
+  chaos?: boolean;
   /** No console output. */
   quiet?: boolean;
   /** Send a room's last 20 chat messages (marked `replay: true`) on `join`. Default false. */

@@ -1,6 +1,7 @@
 // The reference server under attack, on one instance: each test is an attack from outside, on
 // loopback, with a bounded loop, and asserts the server's answer. Figures print as `[security]`.
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Instance, spawnInstance } from '../../demo/instances';
@@ -18,6 +19,26 @@ afterEach(() => {
 function rssMb(pid: number): number {
   const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Math.round(Number(kb) / 1024);
+}
+
+/** An HTTP request with any headers (fetch will not set `Host`): status and body. */
+function http(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 async function stats(url: string): Promise<StatsResponse> {
@@ -129,4 +150,55 @@ describe('connections that never complete a request', () => {
     c.send({ type: 'ping' });
     await c.next('pong');
   }, 10_000);
+});
+
+describe('chaos controls', () => {
+  const servers: DemoServer[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+  const serve = async (chaos: boolean): Promise<DemoServer> => {
+    const s = await startDemoServer({ quiet: true, priceIntervalMs: 0, chaos });
+    servers.push(s);
+    return s;
+  };
+
+  it('are off unless asked for: POST /chaos/* is 404 and drops nothing', async () => {
+    const s = await serve(false);
+    const c = await demoClient(s.wsUrl);
+    clients.push(c);
+    for (const action of ['drop', 'stall', 'restart'])
+      expect((await http(s.port, 'POST', `/chaos/${action}`)).status).toBe(404);
+    await sleep(100);
+    expect(s.stats()).toMatchObject({ connections: 1, stalled: 0, down: false });
+    c.send({ type: 'ping' });
+    await c.next('pong');
+  });
+
+  it('a cross-site GET (an <img src>) does nothing: 405', async () => {
+    const s = await serve(true);
+    const c = await demoClient(s.wsUrl);
+    clients.push(c);
+    // what a hostile page's <img src="http://127.0.0.1:PORT/chaos/restart?down=4321"> sends: no Origin
+    for (const path of ['/chaos/restart?down=4321', '/chaos/drop', '/chaos/stall']) {
+      const res = await http(s.port, 'GET', path, { Referer: 'https://evil.example/' });
+      expect(res.status).toBe(405);
+    }
+    await sleep(100);
+    expect(s.stats()).toMatchObject({ connections: 1, stalled: 0, down: false });
+  });
+
+  it('a cross-site POST is refused (403); a same-origin or non-browser POST works', async () => {
+    const s = await serve(true);
+    const c = await demoClient(s.wsUrl);
+    clients.push(c);
+    const evil = await http(s.port, 'POST', '/chaos/drop', { Origin: 'https://evil.example' });
+    expect(evil.status).toBe(403);
+    await sleep(100);
+    expect(s.connections()).toBe(1);
+    const own = await http(s.port, 'POST', '/chaos/stall', { Origin: s.url });
+    expect(JSON.parse(own.body)).toEqual({ ok: true, stalled: 1 });
+    const curl = await http(s.port, 'POST', '/chaos/drop');
+    expect(JSON.parse(curl.body)).toEqual({ ok: true, dropped: 1 });
+  });
 });
