@@ -6,6 +6,7 @@
  *                    [--endpoints ws://…/ws,ws://…/ws]      (the cluster's endpoints, for the pages)
  *                    [--quiet]                              (no log line per connection)
  *                    [--no-replay]                          (no history on join)
+ *                    [--allowed-hosts a.example,b.example]  (names besides localhost and --host)
  *                    [--chaos]                              (serve POST /chaos/*: demo-only)
  */
 import { existsSync } from 'node:fs';
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   const redis = argValue('redis') ?? process.env.REDIS_URL;
   const endpoints = argValue('endpoints')?.split(',').filter(Boolean) ?? [];
   const chaos = process.argv.includes('--chaos');
+  const allowedHosts = argValue('allowed-hosts')?.split(',').filter(Boolean);
   const server = await startDemoServer({
     port,
     host,
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
     endpoints,
     quiet: process.argv.includes('--quiet'),
     chaos,
+    allowedHosts,
   });
   const urls = endpoints.length > 0 ? `?urls=${endpoints.join(',')}` : '';
 

@@ -9,8 +9,8 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { StatsResponse, TokenResponse } from '../protocol';
 import type { Chaos } from './chaos';
+import type { HostChecks } from './hosts';
 import type { Limits } from './limits';
-import { originAllowed } from './upgrade';
 
 const DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPO_DIR = path.resolve(DEMO_DIR, '..');
@@ -71,7 +71,7 @@ export interface HttpDeps {
   /** Default the repository's `dist/`. */
   libDir: string | undefined;
   endpoints: string[];
-  allowedOrigins: string[] | 'any' | undefined;
+  hosts: HostChecks;
   /** The chaos controls, when they are served over HTTP at all. */
   chaos: Chaos | undefined;
   connections: () => number;
@@ -134,7 +134,7 @@ export function httpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerR
   function serveChaos(req: IncomingMessage, res: ServerResponse, url: URL, chaos: Chaos): void {
     req.resume(); // ignore any body
     if (req.method !== 'POST') return text(res, 405, 'method not allowed', { Allow: 'POST' });
-    if (!originAllowed(req, deps.allowedOrigins)) return text(res, 403, 'forbidden origin');
+    if (!deps.hosts.originAllowed(req)) return text(res, 403, 'forbidden origin');
     switch (url.pathname) {
       case '/chaos/drop':
         return json(res, 200, { ok: true, dropped: chaos.drop() });
@@ -154,6 +154,7 @@ export function httpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerR
   }
 
   return async (req, res) => {
+    if (!deps.hosts.hostAllowed(req)) return text(res, 403, 'forbidden host');
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith('/chaos/')) {
       if (deps.chaos === undefined) return text(res, 404, 'not found (chaos controls are off)');

@@ -62,9 +62,10 @@
  *   → `{type:'request', requestId, op:'time'|'who'}`
  *   ← `{type:'reply', requestId, time}` / `{type:'reply', requestId, users}` (the room's members)
  *
- * Security (the usual checklist for a WebSocket server): `Origin` is checked on upgrade (by default the server's
- * own host and localhost / 127.0.0.1 / [::1] on any port; no `Origin` — a non-browser
- * client — is allowed; anything else → HTTP 403); `maxPayload` 64 KiB (larger → close 1009);
+ * Security (the usual checklist for a WebSocket server; docs/security.md has them all): `Host` is
+ * checked on every request against the configured names (`allowedHosts`: localhost, 127.0.0.1,
+ * [::1], `host`), `Origin` on upgrade (by default an allowed host name on any port; no `Origin` —
+ * a non-browser client — is allowed; anything else → HTTP 403); `maxPayload` 64 KiB (larger → close 1009);
  * a token bucket per connection (50 messages/s, burst 50): over it → `{type:'error',
  * message:'rate limit'}` and the message is dropped, far over it (more than 2 × the rate
  * dropped within a second) → close 1008; auth timeout; protocol-level pings every 30 s reap
@@ -93,6 +94,7 @@ import type { AddressInfo } from 'node:net';
 import type { StatsResponse } from '../protocol';
 import { type Bus, memoryBus } from './bus';
 import { chaos as makeChaos } from './chaos';
+import { hostChecks } from './hosts';
 import { httpHandler, listen } from './http';
 import { resolveLimits } from './limits';
 import { messages } from './messages';
@@ -129,6 +131,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const received: ReceivedFrame[] = [];
   let closed = false;
 
+  const hosts = hostChecks(host, opts.allowedHosts, opts.allowedOrigins);
   const tokens = makeTokens(opts.secret ?? (await bus.secret()));
   const rooms = makeRooms(ctx, { replay: opts.replay ?? false });
   const chaos = makeChaos(ctx, opts.stallReapMs ?? 120_000);
@@ -137,7 +140,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     rooms,
     onFrame: messages(ctx, { rooms, tokens, rate, received }),
     isDown: () => chaos.down || closed,
-    allowedOrigins: opts.allowedOrigins,
+    hosts,
     authTimeoutMs: limits.authTimeoutMs,
     rate,
   });
@@ -154,7 +157,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     assetsDir: opts.assetsDir,
     libDir: opts.libDir,
     endpoints: opts.endpoints ?? [],
-    allowedOrigins: opts.allowedOrigins,
+    hosts,
     chaos: opts.chaos === true ? chaos : undefined,
     connections: () => ctx.conns.size,
     issueToken: tokens.issue,

@@ -25,9 +25,16 @@ export interface DemoServerOptions {
   /** The server's limits (sizes, timeouts, rooms); see `limits.ts` and docs/security.md. */
   limits?: Partial<Limits>;
   /**
-   * Allowed `Origin`s on upgrade (and on chaos POSTs). Default: the server's own host and
-   * localhost / 127.0.0.1 / [::1] on any port. A list replaces the default (exact match);
-   * `'any'` disables the check. Requests without `Origin` are always allowed.
+   * Host names this server is reached by, checked against every request's `Host` (upgrades
+   * and HTTP; anything else → 403), so a DNS-rebound name is refused. Always allowed:
+   * localhost, 127.0.0.1, [::1] and `host` (for `0.0.0.0` / `::`, every local address); a list
+   * adds names (`'app.example.com'`); `'any'` disables the check. Ports are not compared.
+   */
+  allowedHosts?: string[] | 'any';
+  /**
+   * Allowed `Origin`s on upgrade (and on chaos POSTs). Default: `http(s)` origins whose host
+   * name is allowed (see `allowedHosts`), on any port. A list replaces the default (exact
+   * match); `'any'` disables the check. Requests without `Origin` are always allowed.
    */
   allowedOrigins?: string[] | 'any';
   /**
@@ -90,7 +97,7 @@ export interface DemoServerEvents {
   frame: [info: ConnectionInfo, data: string];
   close: [info: ConnectionInfo, code: number, reason: string];
   /** An upgrade was refused. */
-  rejected: [reason: 'path' | 'origin' | 'down', origin: string | undefined];
+  rejected: [reason: 'path' | 'host' | 'origin' | 'down', origin: string | undefined];
 }
 
 /** A running demo server. */

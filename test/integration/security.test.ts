@@ -36,6 +36,10 @@ function http(
       });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 0, body: '' });
+    });
     req.on('error', reject);
     req.end();
   });
@@ -200,5 +204,58 @@ describe('chaos controls', () => {
     expect(JSON.parse(own.body)).toEqual({ ok: true, stalled: 1 });
     const curl = await http(s.port, 'POST', '/chaos/drop');
     expect(JSON.parse(curl.body)).toEqual({ ok: true, dropped: 1 });
+  });
+});
+
+/** The headers of a WebSocket upgrade. */
+const upgrade = (headers: Record<string, string>): Record<string, string> => ({
+  Connection: 'Upgrade',
+  Upgrade: 'websocket',
+  'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+  'Sec-WebSocket-Version': '13',
+  ...headers,
+});
+
+describe('Host check (DNS rebinding)', () => {
+  let s: DemoServer;
+  let named: DemoServer;
+  beforeAll(async () => {
+    s = await startDemoServer({ quiet: true, priceIntervalMs: 0, chaos: true });
+    named = await startDemoServer({ quiet: true, priceIntervalMs: 0, allowedHosts: ['demo.example'] });
+  });
+  afterAll(async () => {
+    await s.close();
+    await named.close();
+  });
+
+  it('refuses the rebinding shape (a foreign Host with its own Origin) on upgrades and on every HTTP endpoint', async () => {
+    const c = await demoClient(s.wsUrl);
+    clients.push(c);
+    const host = `rebind.evil.example:${s.port}`;
+    const origin = `http://${host}`;
+    expect((await http(s.port, 'GET', '/ws', upgrade({ Host: host, Origin: origin }))).status).toBe(403);
+    expect((await http(s.port, 'GET', '/ws', upgrade({ Host: host }))).status).toBe(403);
+    for (const path of ['/token', '/stats', '/', '/index.html'])
+      expect((await http(s.port, 'GET', path, { Host: host })).status, path).toBe(403);
+    expect((await http(s.port, 'POST', '/chaos/drop', { Host: host, Origin: origin })).status).toBe(403);
+    await sleep(100);
+    expect(s.connections()).toBe(1); // nothing dropped
+  });
+
+  it('accepts the loopback names and the configured host, on any port', async () => {
+    for (const host of [`127.0.0.1:${s.port}`, `localhost:${s.port}`, `[::1]:${s.port}`, 'localhost']) {
+      expect((await http(s.port, 'GET', '/ws', upgrade({ Host: host, Origin: `http://${host}` }))).status, host).toBe(
+        101,
+      );
+      expect((await http(s.port, 'GET', '/stats', { Host: host })).status, host).toBe(200);
+    }
+  });
+
+  it('accepts the names in allowedHosts (and refuses the Origin of a name that is not there)', async () => {
+    const host = `demo.example:${named.port}`;
+    expect((await http(named.port, 'GET', '/ws', upgrade({ Host: host, Origin: `http://${host}` }))).status).toBe(101);
+    expect((await http(named.port, 'GET', '/token', { Host: host })).status).toBe(200);
+    const other = upgrade({ Host: host, Origin: `http://other.example:${named.port}` });
+    expect((await http(named.port, 'GET', '/ws', other)).status).toBe(403);
   });
 });
