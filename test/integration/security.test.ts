@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { type Instance, spawnInstance } from '../../demo/instances';
 import type { StatsResponse } from '../../demo/protocol';
 import { type DemoServer, startDemoServer } from '../../demo/server';
@@ -257,5 +258,51 @@ describe('Host check (DNS rebinding)', () => {
     expect((await http(named.port, 'GET', '/token', { Host: host })).status).toBe(200);
     const other = upgrade({ Host: host, Origin: `http://other.example:${named.port}` });
     expect((await http(named.port, 'GET', '/ws', other)).status).toBe(403);
+  });
+});
+
+/** Authenticate with `token`: `'auth_ok'`, or the close code. */
+function authResult(wsUrl: string, token: string): Promise<string | number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl);
+    ws.on('error', reject);
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'auth', token })));
+    ws.on('message', (data) => {
+      if (JSON.parse(String(data)).type !== 'auth_ok') return;
+      resolve('auth_ok');
+      ws.terminate();
+    });
+    ws.on('close', (code) => resolve(code));
+  });
+}
+
+describe('token signatures', () => {
+  let s: DemoServer;
+  beforeAll(async () => {
+    s = await startDemoServer({ quiet: true, priceIntervalMs: 0 });
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it('accept one exact string: padding, +/, trailing junk and changed unused bits are refused (4002)', async () => {
+    // a token whose signature has a - or _ (so the standard-alphabet variant differs), in a bounded loop
+    let token = '';
+    for (let i = 0; i < 200 && !/[-_]/.test(token.split('.')[1] ?? ''); i++)
+      token = ((await (await fetch(`${s.url}/token`)).json()) as { token: string }).token;
+    const [body, sig] = token.split('.') as [string, string];
+    expect(sig).toMatch(/[-_]/);
+    expect(await authResult(s.wsUrl, token)).toBe('auth_ok');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(sig.at(-1) as string);
+    const variants = {
+      padding: `${sig}=`,
+      'standard base64': sig.replaceAll('-', '+').replaceAll('_', '/'),
+      'trailing junk': `${sig}!!`,
+      'trailing space': `${sig} `,
+      'unused bits': sig.slice(0, -1) + alphabet[last ^ 1],
+    };
+    for (const [name, variant] of Object.entries(variants))
+      expect(await authResult(s.wsUrl, `${body}.${variant}`), name).toBe(4002);
   });
 });
