@@ -56,8 +56,8 @@ export interface Bus {
   firstSeen(id: string): Promise<boolean>;
   /** Publish this instance's room members (room → names). */
   setPresence(rooms: Record<string, string[]>): void;
-  /** Names in a room on the other instances. */
-  remoteMembers(room: string): string[];
+  /** Names in a room (no room: in every room) on the other instances. */
+  remoteMembers(room?: string): string[];
   /** The key that signs tokens, the same on every instance. */
   secret(): Promise<string>;
   close(): Promise<void>;

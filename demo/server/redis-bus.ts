@@ -203,7 +203,7 @@ export async function redisBus(opts: RedisBusOptions): Promise<Bus> {
       const names: string[] = [];
       for (const [name, p] of others) {
         if (now - p.at > PRESENCE_STALE_MS) others.delete(name);
-        else names.push(...(p.rooms[room] ?? []));
+        else names.push(...(room === undefined ? Object.values(p.rooms).flat() : (p.rooms[room] ?? [])));
       }
       return names;
     },

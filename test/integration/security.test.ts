@@ -306,3 +306,73 @@ describe('token signatures', () => {
       expect(await authResult(s.wsUrl, `${body}.${variant}`), name).toBe(4002);
   });
 });
+
+describe('display names and room names', () => {
+  let s: DemoServer;
+  beforeAll(async () => {
+    s = await startDemoServer({ quiet: true, priceIntervalMs: 0 });
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+  const connect = async (token: string): Promise<DemoClient> => {
+    const c = await demoClient(s.wsUrl, token);
+    clients.push(c);
+    return c;
+  };
+  /** `set_username`: the system line, or the error. */
+  const rename = async (c: DemoClient, username: string): Promise<string> => {
+    const from = c.messages.length;
+    c.send({ type: 'set_username', username });
+    const mine = (x: { type: string; text?: unknown }): boolean =>
+      x.type === 'error' || (x.type === 'system' && String(x.text).startsWith('username set'));
+    const m = await c.waitFor(mine, 3000, from);
+    return m.type === 'error' ? `error: ${String(m.message)}` : String(m.text);
+  };
+  const who = async (c: DemoClient): Promise<unknown> => {
+    const requestId = `w${c.messages.length}`;
+    c.send({ type: 'request', requestId, op: 'who' });
+    return (await c.waitFor((m) => m.type === 'reply' && m.requestId === requestId)).users;
+  };
+
+  it('cannot take another user’s name: their user id, or a name another user holds', async () => {
+    const alice = await connect('alice');
+    const bob = await connect('bob');
+    await alice.join('names');
+    await bob.join('names');
+    expect(await rename(bob, 'alice')).toMatch(/^error: .*taken/);
+    expect(await rename(bob, 'ALICE')).toMatch(/^error: .*taken/);
+    expect(await rename(bob, 'guest-1a2b')).toMatch(/^error: .*taken/); // a guest token's user
+    expect(await who(alice)).toEqual(['alice', 'bob']);
+    expect(await rename(alice, 'Wonder')).toBe('username set to Wonder');
+    expect(await rename(bob, 'wonder')).toMatch(/^error: .*taken/);
+    const aliceAgain = await connect('alice'); // the same user, in another tab
+    expect(await rename(aliceAgain, 'Wonder')).toBe('username set to Wonder');
+    expect(await rename(bob, 'Robert')).toBe('username set to Robert');
+    expect(await rename(bob, 'bob')).toBe('username set to bob'); // their own id, always
+  });
+
+  it('refuses NUL, newlines, control characters and bidi overrides in names and room names', async () => {
+    const c = await connect('demo-token');
+    const bad = [
+      'a\u0000b',
+      'a\nb',
+      'a\rb',
+      'a\u0007',
+      '\u202Eecila',
+      'a\u2066b\u2069',
+      'a\u200Bb',
+      'a\u2028b',
+      'a\u0085',
+    ];
+    for (const name of bad) {
+      expect(await rename(c, name), JSON.stringify(name)).toMatch(/^error: .*control/);
+      const from = c.messages.length;
+      c.send({ type: 'join', room: name });
+      const m = await c.waitFor((x) => x.type === 'system' || x.type === 'error', 3000, from);
+      expect(m, JSON.stringify(name)).toMatchObject({ type: 'error', message: expect.stringMatching(/control/) });
+    }
+    expect(s.stats().rooms).toEqual({});
+    expect(await rename(c, 'Zoë ✓ 名前')).toBe('username set to Zoë ✓ 名前');
+  });
+});
