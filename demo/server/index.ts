@@ -43,7 +43,8 @@
  *                                            repeat of an id already handled — on any instance —
  *                                            (the client re-sends what was in flight when a
  *                                            connection died) is acked and not handled again. The
- *                                            last 1000 ids of each client session are remembered.
+ *                                            last 1000 ids of each client session are remembered,
+ *                                            per user: another user's ids never count as repeats.
  *   → `{type:'resume', lastId}`            ← `{type:'resumed', lastId: X}`, then the current room's
  *                                            chat messages with `id > X` from the shared log (what
  *                                            this client missed), then live lines — which wait

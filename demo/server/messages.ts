@@ -159,7 +159,7 @@ export function messages(ctx: Ctx, deps: MessageDeps): (c: Conn, data: RawData, 
     // so the client re-sends it to the next instance instead of losing it.
     if (id.length > 64) return sendError(c, 'id too long');
     if (msg.type === 'message') await handleMessage(c, msg, text, id);
-    else if (await bus.firstSeen(id)) await handleMessage(c, msg, text);
+    else if (await bus.firstSeen({ user: c.info.user as string, id })) await handleMessage(c, msg, text);
     send(c, { type: 'ack', id });
   }
 
