@@ -199,6 +199,7 @@ export const docFiles = (): string[] => {
   return [
     'README.md',
     'CHANGELOG.md',
+    'CONTRIBUTING.md',
     ...readdirSync(join(root, 'docs'))
       .filter((n) => n.endsWith('.md'))
       .sort()
