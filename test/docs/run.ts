@@ -115,13 +115,15 @@ export const runNode = (
   );
 };
 
-/** SIGKILL `pid` and everything it started (a failed test must not leave a server behind). */
-export const killTree = (pid: number | undefined): void => {
-  if (pid === undefined) return;
-  for (const child of childrenOf(pid)) killTree(child);
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
+/** `pid` and every process below it, now (before a signal reparents them). */
+export const descendants = (pid: number): number[] => [pid, ...childrenOf(pid).flatMap(descendants)];
+
+/** SIGKILL each of `pids` that still runs. */
+export const killAll = (pids: number[]): void => {
+  for (const pid of pids)
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
 };
