@@ -25,8 +25,11 @@
  * After `auth_ok`:
  *   → `{type:'ping', id?}`                 ← `{type:'pong', timestamp, id?}` (`Date.now()`)
  *   → `{type:'echo', ...}`                 ← the same frame back, verbatim
- *   → `{type:'set_username', username}`   ← `{type:'system', text}` (1–32 characters)
- *   → `{type:'join', room}`                ← room gets `{type:'system', text, room}`; with
+ *   → `{type:'set_username', username}`   ← `{type:'system', text}` (1–32 characters, no control
+ *                                            characters, not another user's: see `names.ts`)
+ *   → `{type:'join', room}`                ← room gets `{type:'system', text, room}` (or `{type:'error',
+ *                                            message:'room limit: …'}` past `limits.roomsPerConnection`
+ *                                            rooms for this connection, or `maxRooms` in all); with
  *                                            `replay: true` the joiner first gets the room's
  *                                            last 20 `chat` messages marked `replay: true`
  *   → `{type:'message', text}`             ← the room gets `{type:'chat', id, room, user, text, timestamp}`
@@ -127,7 +130,10 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const log = (...args: unknown[]): void => {
     if (!quiet) console.log('[demo]', ...args);
   };
-  const bus: Bus = opts.bus ?? (opts.redis ? await redisBus({ url: opts.redis, log }) : memoryBus());
+  const { maxRooms, roomIdleMs } = limits;
+  const bus: Bus =
+    opts.bus ??
+    (opts.redis ? await redisBus({ url: opts.redis, log, maxRooms, roomIdleMs }) : memoryBus({ maxRooms, roomIdleMs }));
   const ctx: Ctx = { log, events: new EventEmitter<DemoServerEvents>(), conns: new Set<Conn>(), bus, limits };
   const received: ReceivedFrame[] = [];
   let closed = false;
