@@ -98,7 +98,7 @@ import type { AddressInfo } from 'node:net';
 import type { StatsResponse } from '../protocol';
 import { type Bus, memoryBus } from './bus';
 import { chaos as makeChaos } from './chaos';
-import { hostChecks } from './hosts';
+import { DEMO_ONLY, hostChecks, isLoopbackHost } from './hosts';
 import { httpHandler, listen } from './http';
 import { resolveLimits } from './limits';
 import { messages } from './messages';
@@ -138,6 +138,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const received: ReceivedFrame[] = [];
   let closed = false;
 
+  if (!isLoopbackHost(host)) console.warn(`[demo] warning: listening on ${host}, not loopback.\n${DEMO_ONLY}`);
   const hosts = hostChecks(host, opts.allowedHosts, opts.allowedOrigins);
   const tokens = makeTokens(opts.secret ?? (await bus.secret()));
   const rooms = makeRooms(ctx, { replay: opts.replay ?? false });

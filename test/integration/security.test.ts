@@ -376,3 +376,27 @@ describe('display names and room names', () => {
     expect(await rename(c, 'Zoë ✓ 名前')).toBe('username set to Zoë ✓ 名前');
   });
 });
+
+describe('demo-only parts (demo/main.ts)', () => {
+  it('refuses a non-loopback host unless --unsafe-public, saying what must never face the internet', async () => {
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine: nothing is ever exposed here
+    const run = spawnInstance({ port: await freePort(), args: ['--host', '192.0.2.1'] });
+    const err = await run.then(
+      () => new Error('started'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toMatch(/exited \(2\)/);
+    for (const part of ['never face the internet', 'GET /token', 'alice', 'bob', '--unsafe-public'])
+      expect(err.message).toContain(part);
+    // with it: past the check (the address is still not this machine's, so listening fails)
+    const forced = await spawnInstance({
+      port: await freePort(),
+      args: ['--host', '192.0.2.1', '--unsafe-public'],
+    }).then(
+      () => new Error('started'),
+      (e: unknown) => e as Error,
+    );
+    expect(forced.message).toContain('EADDRNOTAVAIL');
+    expect(forced.message).toContain('never face the internet'); // still warned
+  }, 30_000);
+});
