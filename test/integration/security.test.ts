@@ -342,7 +342,10 @@ describe('display names and room names', () => {
     await bob.join('names');
     expect(await rename(bob, 'alice')).toMatch(/^error: .*taken/);
     expect(await rename(bob, 'ALICE')).toMatch(/^error: .*taken/);
-    expect(await rename(bob, 'guest-1a2b')).toMatch(/^error: .*taken/); // a guest token's user
+    const { token } = (await (await fetch(`${s.url}/token`)).json()) as { token: string };
+    const guest = await connect(token);
+    const guestId = String(guest.of('auth_ok')[0]?.user);
+    expect(await rename(bob, guestId)).toMatch(/^error: .*taken/); // a connected guest's id
     expect(await who(alice)).toEqual(['alice', 'bob']);
     expect(await rename(alice, 'Wonder')).toBe('username set to Wonder');
     expect(await rename(bob, 'wonder')).toMatch(/^error: .*taken/);
@@ -350,6 +353,22 @@ describe('display names and room names', () => {
     expect(await rename(aliceAgain, 'Wonder')).toBe('username set to Wonder');
     expect(await rename(bob, 'Robert')).toBe('username set to Robert');
     expect(await rename(bob, 'bob')).toBe('username set to bob'); // their own id, always
+  });
+
+  it('a connecting user reclaims their id from whoever took it as a name meanwhile', async () => {
+    const bob = await connect('bob');
+    await bob.join('reclaim');
+    expect(await rename(bob, 'Alice')).toBe('username set to Alice'); // alice is not connected: no one to spoof
+    const from = bob.messages.length;
+    const alice = await connect('alice');
+    await alice.join('reclaim');
+    const notice = await bob.waitFor(
+      (m) => m.type === 'system' && String(m.text).includes('username set to bob'),
+      3000,
+      from,
+    );
+    expect(String(notice.text)).toContain('alice connected');
+    expect(await who(alice)).toEqual(['bob', 'alice']);
   });
 
   it('refuses NUL, newlines, control characters and bidi overrides in names and room names', async () => {
