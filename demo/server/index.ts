@@ -20,7 +20,8 @@
  *   Tokens: the fixed demo tokens `demo-token` (user `demo`), `alice`, `bob`; and short-lived
  *   tokens from `GET /token?ttl=seconds` (default 30 s), signed, so any instance of a cluster
  *   accepts them. An expired token is refused (4002) at the next auth; a connection already
- *   open is not cut when its token expires.
+ *   open is not cut when its token expires. The fixed tokens and `GET /token` are demo-only:
+ *   they must never face the internet (docs/security.md).
  *
  * After `auth_ok`:
  *   → `{type:'ping', id?}`                 ← `{type:'pong', timestamp, id?}` (`Date.now()`)
