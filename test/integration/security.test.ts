@@ -419,3 +419,16 @@ describe('demo-only parts (demo/main.ts)', () => {
     expect(forced.message).toContain('never face the internet'); // still warned
   }, 30_000);
 });
+
+describe('limits', () => {
+  it('refuses a limit that is not a positive number, or unknown, naming it', async () => {
+    await expect(startDemoServer({ quiet: true, limits: { maxRooms: 0 } })).rejects.toThrow(
+      'limits.maxRooms must be a positive number, got 0',
+    );
+    await expect(startDemoServer({ quiet: true, limits: { maxBufferedBytes: Number.NaN } })).rejects.toThrow(
+      'limits.maxBufferedBytes',
+    );
+    const unknown = { maxRoom: 5 } as unknown as { maxRooms: number };
+    await expect(startDemoServer({ quiet: true, limits: unknown })).rejects.toThrow('limits.maxRoom: unknown limit');
+  });
+});
