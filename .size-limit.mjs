@@ -19,7 +19,7 @@ export default [
     path: 'dist/index.development.mjs',
     import: '{ WebSocketClient }',
     gzip: true,
-    limit: '4.75 KB',
+    limit: '5.45 KB',
   },
   {
     name: 'resilient-ws/react',
