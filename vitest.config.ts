@@ -53,6 +53,19 @@ export default defineConfig({
         },
       },
       {
+        // A small app against the packed package, built by real bundlers (Vite, webpack) in
+        // development and production, loaded in Chromium. Needs dist/ (`npm run build`).
+        define: dev(),
+        test: {
+          name: 'bundlers',
+          environment: 'node',
+          include: ['test/bundlers/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
         define: dev(),
         test: {
           name: 'browser',
