@@ -183,6 +183,8 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
         offline: () => this._hb?.verify(),
         visible: () => this._wake(false),
         freeze: () => {
+          // what the socket still holds dies with it, as on any other close: back to the queue
+          this._back(false);
           this._teardown(1000);
           this._set('reconnecting');
         },
@@ -394,14 +396,17 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   private _receive(data: unknown): void {
     const { auth: a, heartbeat: h, typeKey } = this._o;
     // our own ping coming back (an echo server, a relay) is no message for the app, unless
-    // this server answers pings: then an equal frame is its own
-    if (data === this._ping && this._proven !== this._url) return;
+    // this server answers pings (then an equal frame is its own) or the app's `isPong` claims
+    // it (a relay's echo of our ping proves the whole path alive)
+    const echo = data === this._ping && this._proven !== this._url;
+    if (echo && !(h ? h.isPong : 0)) return;
     let msg: In;
     try {
       msg = this._o.deserialize(data) as In;
     } catch (e) {
       return this.report(new WebSocketClientError('PARSE_ERROR', undefined, data, e));
     }
+    if (echo && !(h as { isPong: (m: In) => boolean }).isPong(msg)) return;
     const type = (msg as Record<string, unknown> | null)?.[typeKey];
     if (typeof type !== 'string') {
       if (this._handlers.get('?')?.length) return this._emit('?', msg);
