@@ -74,8 +74,7 @@ const run = (db: IDBDatabase, fn: (s: IDBObjectStore) => void) =>
  * live in memory only, as without an outbox. `send()` never throws because of the outbox.
  */
 export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>, options: OutboxOptions): Outbox => {
-  if (typeof process < 'u' && process.env.NODE_ENV !== 'production')
-    checkOptions('outbox', options, ['name', 'ttl', 'delivery', 'indexedDB']);
+  if (__DEV__) checkOptions('outbox', options, ['name', 'ttl', 'delivery', 'indexedDB']);
   const { name, ttl = Infinity, delivery: d } = options;
   const { idKey = 'id', ackType = 'ack' } = d === true ? {} : d || {};
   const me = `${Math.random()}`;

@@ -8,16 +8,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpack, { type Configuration } from 'webpack';
 import { launchChromium } from '../browser/helpers';
-import {
-  coreBudget,
-  DEV_TEXTS,
-  echoServer,
-  gzipSize,
-  pageResults,
-  type Scratch,
-  scratchApp,
-  serveDir,
-} from './app';
+import { coreBudget, DEV_TEXTS, echoServer, gzipSize, pageResults, type Scratch, scratchApp, serveDir } from './app';
 import { expectDevelopment, expectProduction } from './expect';
 
 let app: Scratch;
