@@ -67,6 +67,16 @@ export default defineConfig({
       },
       {
         define: dev(),
+        // The docs: links, figures, and the README's quick start and examples run as written.
+        test: {
+          name: 'docs',
+          environment: 'node',
+          include: ['test/docs/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        define: dev(),
         test: {
           name: 'browser',
           environment: 'node',
