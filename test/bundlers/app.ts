@@ -62,6 +62,10 @@ export const SIZE = `import { WebSocketClient } from 'resilient-ws';
 window.WebSocketClient = WebSocketClient;
 `;
 
+/** The same bundler's output for an app without the package: its own runtime, to subtract. */
+export const EMPTY = `window.WebSocketClient = class {};
+`;
+
 export interface Scratch {
   dir: string;
   remove(): void;
@@ -84,6 +88,7 @@ export const scratchApp = async (): Promise<Scratch> => {
   const app = path.join(dir, 'app');
   writeFileSync(path.join(app, 'main.js'), MAIN);
   writeFileSync(path.join(app, 'size.js'), SIZE);
+  writeFileSync(path.join(app, 'empty.js'), EMPTY);
   writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   return { dir: app, remove: () => rmSync(dir, { recursive: true, force: true }) };
 };
@@ -151,4 +156,4 @@ export const coreBudget = async (): Promise<number> => {
 };
 
 /** Texts only a development build holds (option hints and the heartbeat advice). */
-export const DEV_TEXTS = /did you mean|is not an option|must be a |may not answer pings|set heartbeat\./;
+export const DEV_TEXTS = /did you mean|is not an option|must be a |does not answer pings|set heartbeat\./;

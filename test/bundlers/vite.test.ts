@@ -86,11 +86,16 @@ describe('vite build (production)', () => {
   });
 
   it('keeps the core within its production budget', async () => {
-    const size = await production('size.js', path.join(app.dir, 'dist-size'));
-    const js = readdirSync(path.join(size.dir, 'assets')).filter((f) => f.endsWith('.js'));
-    expect(js).toHaveLength(1);
-    const bytes = gzipSize(readFileSync(path.join(size.dir, 'assets', js[0]!), 'utf8'));
-    console.log(`vite production build of \`import { WebSocketClient }\`: ${bytes} B gzip`);
-    expect(bytes).toBeLessThanOrEqual(await coreBudget());
+    const gzipOf = async (input: string) => {
+      const out = await production(input, path.join(app.dir, `dist-${input}`));
+      const js = readdirSync(path.join(out.dir, 'assets')).filter((f) => f.endsWith('.js'));
+      expect(js).toHaveLength(1);
+      return gzipSize(readFileSync(path.join(out.dir, 'assets', js[0]!), 'utf8'));
+    };
+    // the core's share of the bundle: the app's size less Vite's own output for an app without it
+    const bytes = await gzipOf('size.js');
+    const runtime = await gzipOf('empty.js');
+    console.log(`vite production build of \`import { WebSocketClient }\`: ${bytes} B gzip (${runtime} B without it)`);
+    expect(bytes - runtime).toBeLessThanOrEqual(await coreBudget());
   });
 });
