@@ -381,7 +381,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
                 : ''
             }`;
             if (this._handlers.get(ERROR)?.length) this.report(new WebSocketClientError('HEARTBEAT_TIMEOUT', note));
-            else this._warn(note);
+            else this._warn(note, true);
           }
           this._warned = true;
         },
@@ -699,10 +699,10 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     this._handlers.get(ERROR)?.length ? this._emit(ERROR, e) : this._warn(e);
   }
 
-  /** To the logger: an error at `warn`; a note (a string: advice, no failure) at `info` if it has one. */
-  private _warn(x: unknown): void {
+  /** To the logger: an error at `warn`; a `note` (advice, no failure) at `info` if it has one. */
+  private _warn(x: unknown, note?: boolean): void {
     const l = this._o.logger;
-    ((typeof x === 'string' && l.info) || l.warn).call(l, '[resilient-ws]', x);
+    ((note && l.info) || l.warn).call(l, '[resilient-ws]', x);
   }
 
   private _log(what: string, x: unknown): void {

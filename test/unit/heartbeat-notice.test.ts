@@ -82,6 +82,19 @@ describe('a server that does not answer pings', () => {
     client.dispose();
   });
 
+  it('only the note goes to info: what an error listener throws, even a string, is a warning', async () => {
+    const logger = { warn: vi.fn(), info: vi.fn() };
+    const client = open(logger, { autoConnect: false });
+    client.onError(() => {
+      throw 'listener broke';
+    });
+    client.connect();
+    await tick(hb.timeout + 100);
+    expect(logger.info).not.toHaveBeenCalled();
+    expect(logger.warn).toHaveBeenCalledWith('[resilient-ws]', 'listener broke');
+    client.dispose();
+  });
+
   it('a server that answered and fell silent is still a warning: the connection was dead', async () => {
     server.stop();
     server = new Server(url);
