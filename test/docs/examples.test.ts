@@ -115,8 +115,9 @@ describe('npm run demo', () => {
   it('is the server process itself: npm starts it directly, and it starts none of its own', async () => {
     // polled: npm may run a short-lived helper beside its script; what stays is the server alone
     const npm = demo.child.pid as number;
+    expect(demo.child.exitCode, demo.output()).toBeNull();
     await expect
-      .poll(() => childrenOf(npm).map(commandLine), { timeout: 10_000 })
+      .poll(() => childrenOf(npm).map(commandLine), { timeout: 10_000, message: demo.output() })
       .toEqual([expect.stringMatching(/^node --import tsx demo\/main\.ts /)]);
     expect(childrenOf(childrenOf(npm)[0] as number)).toEqual([]);
   });
