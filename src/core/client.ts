@@ -97,6 +97,8 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   private _openedAt?: number;
   /** while `open` listeners and plugins run, sends skip the queue (the order on open) */
   private _direct?: boolean;
+  /** holds in force (see `hold`): new sends wait in the queue */
+  private _held = 0;
   private _unwatch?: () => void;
   /** the auth frame last written */
   private _authFrame?: unknown;
@@ -238,7 +240,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     const q = this._q;
     const open = this.state === 'open';
     const item = { data, msg, at: Date.now(), size: 0 };
-    if (open && (this._direct || !this.queued) && !this._busy()) {
+    if (open && (this._direct || !(this.queued || this._held)) && !this._busy()) {
       this._write(item, opts?.queue !== false);
       return 'sent';
     }
@@ -290,6 +292,26 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   /** Listen to heartbeat round trips, ms. Returns the unsubscribe function. */
   onLatency(listener: (ms: number) => void): () => void {
     return this._listen(LATENCY, listener);
+  }
+
+  /**
+   * Hold what is sent from now on in the queue, for a plugin that has something to send first
+   * (an outbox reading what an earlier page load left). Returns the function that ends the
+   * hold (once; later calls do nothing): it runs `first`, whose sends go straight to the socket
+   * while open, ahead of what was held, then lets the queue flush.
+   */
+  hold(): (first?: () => void) => void {
+    let on = true;
+    this._held++;
+    return (first) => {
+      if (!on) return;
+      on = false;
+      this._held--;
+      this._direct = true;
+      first?.();
+      this._direct = false;
+      this._flush();
+    };
   }
 
   /** Plug a feature into the data path. Returns the function that removes it. */
@@ -649,7 +671,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
    */
   private _flush(): void {
     const q = this._q;
-    if (!q || this.state !== 'open') return;
+    if (!q || this.state !== 'open' || this._held) return;
     q.expire(Date.now());
     while (q.length) {
       if (this._busy()) return this._wait(50, () => this._flush());
