@@ -14,7 +14,7 @@ export default [
     path: 'dist/index.mjs',
     import: '{ WebSocketClient }',
     gzip: true,
-    limit: '4.24 KB',
+    limit: '4.3 KB',
     modifyEsbuildConfig: production,
   },
   {
@@ -22,7 +22,7 @@ export default [
     path: 'dist/index.mjs',
     import: '{ WebSocketClient }',
     gzip: true,
-    limit: '4.75 KB',
+    limit: '4.83 KB',
     modifyEsbuildConfig: development,
   },
   {
@@ -76,7 +76,7 @@ export default [
     import: '{ outbox }',
     ignore: ['resilient-ws'],
     gzip: true,
-    limit: '1.2 KB',
+    limit: '1.31 KB',
     modifyEsbuildConfig: production,
   },
   {
@@ -84,14 +84,14 @@ export default [
     path: 'dist/resilient-ws.min.js',
     disablePlugins: ['@size-limit/esbuild'],
     gzip: true,
-    limit: '4.22 KB',
+    limit: '4.28 KB',
   },
   {
     name: 'dist/resilient-ws.extras.min.js (<script> tag, delivery, request and outbox)',
     path: 'dist/resilient-ws.extras.min.js',
     disablePlugins: ['@size-limit/esbuild'],
     gzip: true,
-    limit: '2.3 KB',
+    limit: '2.42 KB',
   },
   {
     name: 'dist/resilient-ws.shared.min.js (<script> tag, sharedClient)',

@@ -297,18 +297,15 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   /**
    * Hold what is sent from now on in the queue, for a plugin that has something to send first
    * (an outbox reading what an earlier page load left). Returns the function that ends the
-   * hold (once; later calls do nothing): it runs `first`, whose sends go straight to the socket
-   * while open, ahead of what was held, then lets the queue flush.
+   * hold, to be called once: it runs `first`, whose sends go straight to the socket while open,
+   * ahead of what was held, then lets the queue flush.
    */
-  hold(): (first?: () => void) => void {
-    let on = true;
+  hold(): (first: () => void) => void {
     this._held++;
     return (first) => {
-      if (!on) return;
-      on = false;
       this._held--;
       this._direct = true;
-      first?.();
+      first();
       this._direct = false;
       this._flush();
     };
@@ -428,14 +425,13 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     // this server answers pings (then an equal frame is its own) or the app's `isPong` claims
     // it (a relay's echo of our ping proves the whole path alive)
     const echo = data === this._ping && this._proven !== this._url;
-    if (echo && !(h ? h.isPong : 0)) return;
     let msg: In;
     try {
       msg = this._o.deserialize(data) as In;
     } catch (e) {
       return this.report(new WebSocketClientError('PARSE_ERROR', undefined, data, e));
     }
-    if (echo && !(h as { isPong: (m: In) => boolean }).isPong(msg)) return;
+    if (echo && !(h ? h.isPong?.(msg) : 0)) return;
     const type = (msg as Record<string, unknown> | null)?.[typeKey];
     if (typeof type !== 'string') {
       if (this._handlers.get('?')?.length) return this._emit('?', msg);
@@ -650,20 +646,13 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
       for (const p of this._plugins) if (p.sent?.(msg)) again = false;
     }
     const rec = this._rec;
-    // a lower bound, cheaply: UTF-16 length (UTF-8 never undercuts it), element count, or bytes
-    const n = (this._rn += (data as string).length ?? size(data));
-    const young = this._young();
-    const b = ws.bufferedAmount;
-    // the socket's buffer is empty, this frame is out too: nothing to keep (mostly so in Node)
-    if (!(young || b)) {
-      rec.length = this._rh = 0;
-      return;
-    }
     const e: (typeof rec)[0] = again ? item : ({ data } as Queued<Out>);
-    e.c = n;
+    // a lower bound, cheaply: UTF-16 length (UTF-8 never undercuts it), element count, or bytes
+    e.c = this._rn += (data as string).length ?? size(data);
     rec.push(e);
-    if (young) return;
+    if (this._young()) return;
     // forget what is surely out of the socket's buffer: the frames written after it cover it
+    const b = ws.bufferedAmount;
     while (this._rn - (rec[this._rh]?.c as number) >= b) this._rh++;
     if (this._rh > 999 || this._rh === rec.length) {
       rec.splice(0, this._rh);

@@ -155,7 +155,7 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
 
   // New sends wait in the client's queue until what earlier loads left has been read (at most
   // HOLD ms), so that goes first; then the hold ends with the restored messages written ahead.
-  let free: ((first?: () => void) => void) | undefined = client.hold();
+  let free: ((first: () => void) => void) | undefined = client.hold();
   const go = () => {
     const f = free;
     free = undefined;
@@ -278,7 +278,7 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
     restored,
     stop() {
       clearTimeout(bound);
-      free?.();
+      free?.(() => {});
       free = undefined;
       flush();
       offRx();
