@@ -175,11 +175,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
    */
   connect(): void {
     const s = this.state;
-    if (this._disposed)
-      throw new WebSocketClientError(
-        'DISPOSED',
-        typeof process < 'u' && process.env.NODE_ENV !== 'production' ? 'connect() after dispose()' : undefined,
-      );
+    if (this._disposed) throw new WebSocketClientError('DISPOSED', __DEV__ ? 'connect() after dispose()' : undefined);
     if (s === 'reconnecting') return this._open();
     if (s !== 'idle' && s !== 'closed') return;
     if (this._o.pageEvents)
@@ -330,10 +326,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     if (!WS)
       return this._end(
         undefined,
-        new WebSocketClientError(
-          'NO_WEBSOCKET',
-          typeof process < 'u' && process.env.NODE_ENV !== 'production' ? 'set options.WebSocket' : undefined,
-        ),
+        new WebSocketClientError('NO_WEBSOCKET', __DEV__ ? 'set options.WebSocket' : undefined),
       );
     this._later(
       // a list: round it, one step per attempt after the first (see `url`)
@@ -403,7 +396,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
               new WebSocketClientError(
                 'HEARTBEAT_TIMEOUT',
                 `${e}: kept unchecked${
-                  typeof process < 'u' && process.env.NODE_ENV !== 'production'
+                  __DEV__
                     ? ', as this server may not answer pings: set heartbeat.message/isPong, anyMessage or false'
                     : ''
                 }`,
@@ -436,13 +429,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     if (typeof type !== 'string') {
       if (this._handlers.get('?')?.length) return this._emit('?', msg);
       return this.report(
-        new WebSocketClientError(
-          'INVALID_MESSAGE',
-          typeof process < 'u' && process.env.NODE_ENV !== 'production'
-            ? `no string "${typeKey}" (see on('?'))`
-            : undefined,
-          msg,
-        ),
+        new WebSocketClientError('INVALID_MESSAGE', __DEV__ ? `no string "${typeKey}" (see on('?'))` : undefined, msg),
       );
     }
     this._log('recv', type);
@@ -627,9 +614,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     }
     throw new WebSocketClientError(
       'SERIALIZE_ERROR',
-      cause || !(typeof process < 'u' && process.env.NODE_ENV !== 'production')
-        ? undefined
-        : 'serialize returned undefined',
+      cause || !__DEV__ ? undefined : 'serialize returned undefined',
       msg,
       cause,
     );
@@ -706,13 +691,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
 
   /** `send()` after `dispose()`, or a message `dispose()` dropped from the queue: reported. */
   private _gone(msg: Out): 'dropped' {
-    this.report(
-      new WebSocketClientError(
-        'DISPOSED',
-        typeof process < 'u' && process.env.NODE_ENV !== 'production' ? 'not sent' : undefined,
-        msg,
-      ),
-    );
+    this.report(new WebSocketClientError('DISPOSED', __DEV__ ? 'not sent' : undefined, msg));
     return 'dropped';
   }
 

@@ -55,7 +55,7 @@ export const delivery = <In extends Message, Out>(
   client: WebSocketClient<In, Out>,
   options: DeliveryOptions = {},
 ): Delivery => {
-  if (typeof process < 'u' && process.env.NODE_ENV !== 'production')
+  if (__DEV__)
     checkOptions('delivery', options, ['idKey', 'ackType', 'window', 'maxUnacked', 'resume'], {
       ttl: "it is gone: a written message may be on the server already, so the client's queue.ttl expires only what was never written",
     });

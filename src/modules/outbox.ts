@@ -76,8 +76,7 @@ const run = (db: IDBDatabase, fn: (s: IDBObjectStore) => void) =>
  * live in memory only, as without an outbox. `send()` never throws because of the outbox.
  */
 export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>, options: OutboxOptions): Outbox => {
-  if (typeof process < 'u' && process.env.NODE_ENV !== 'production')
-    checkOptions('outbox', options, ['name', 'ttl', 'delivery', 'indexedDB']);
+  if (__DEV__) checkOptions('outbox', options, ['name', 'ttl', 'delivery', 'indexedDB']);
   const q = client.options.queue;
   const { name, ttl = q ? q.ttl : Infinity, delivery: d } = options;
   const { idKey = 'id', ackType = 'ack' } = d === true ? {} : d || {};

@@ -99,8 +99,7 @@ export function request(
 ): Promise<Message> {
   const { timeout = 10_000, signal, idKey = 'requestId', reply: type } = options;
   return new Promise((resolve, reject) => {
-    if (typeof process < 'u' && process.env.NODE_ENV !== 'production')
-      checkOptions('request', options, ['timeout', 'signal', 'idKey', 'reply']);
+    if (__DEV__) checkOptions('request', options, ['timeout', 'signal', 'idKey', 'reply']);
     if (signal?.aborted) return reject(signal.reason);
     const { pending, keys } = waiting.get(client) ?? install(client);
     keys.add(idKey);
