@@ -85,12 +85,13 @@
  *                                 (socket destroyed) for `down` ms (default 3000)
  */
 import { EventEmitter } from 'node:events';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StatsResponse } from '../protocol';
 import { type Bus, memoryBus } from './bus';
 import { chaos as makeChaos } from './chaos';
 import { httpHandler, listen } from './http';
+import { httpTransport } from './http-transport';
 import { messages } from './messages';
 import { startPrices } from './prices';
 import { redisBus } from './redis-bus';
@@ -139,7 +140,14 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     uptimeMs: Date.now() - startedAt,
   });
 
-  const onRequest = httpHandler({
+  const rt = httpTransport({
+    accept: door.accept,
+    isDown: () => chaos.down || closed,
+    allowedOrigins: opts.allowedOrigins,
+    limits: { postRate: rate * 2, ...opts.httpTransport },
+    log,
+  });
+  const onPage = httpHandler({
     staticDir: opts.staticDir,
     assetsDir: opts.assetsDir,
     libDir: opts.libDir,
@@ -150,6 +158,12 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     issueToken: tokens.issue,
     stats,
   });
+  const onRequest = (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/rt') return onPage(req, res);
+    rt.handle(req, res, url);
+    return Promise.resolve();
+  };
   let server: Server;
   try {
     server = await listen({ host, port: opts.port ?? 0, onRequest, onUpgrade: door.onUpgrade, log });
@@ -173,6 +187,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       closed = true;
       stopPrices();
       chaos.close();
+      rt.close();
       door.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
