@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
-import { originAllowed } from './upgrade';
+import type { HostChecks } from './hosts';
 
 /** Limits of the HTTP transport. */
 export interface HttpTransportLimits {
@@ -46,7 +46,8 @@ export interface HttpTransportDeps {
   /** The door's connection code: takes a session as a WebSocket. */
   accept: (ws: WebSocket, req: IncomingMessage) => void;
   isDown: () => boolean;
-  allowedOrigins: string[] | 'any' | undefined;
+  /** The door's `Host` and `Origin` checks. */
+  hosts: HostChecks;
   limits?: Partial<HttpTransportLimits>;
   log: (...args: unknown[]) => void;
 }
@@ -164,6 +165,8 @@ export function httpTransport(deps: HttpTransportDeps) {
     res.writeHead(200, { ...SSE_HEADERS, ...cors(req) });
     res.flushHeaders();
     res.socket?.setNoDelay(true);
+    // the stream is idle by nature: the session's keepalive and the door's pings watch it instead
+    res.socket?.setTimeout(0);
     const s = new HttpSession(sid, res, limits, (x) => sessions.delete(x.sid));
     sessions.set(sid, s);
     res.write(`event: open\ndata: ${JSON.stringify({ sid })}\n\n`);
@@ -235,9 +238,11 @@ export function httpTransport(deps: HttpTransportDeps) {
         req.resume();
         return reply(res, 405, { Allow: 'POST' });
       }
-      if (!originAllowed(req, deps.allowedOrigins)) {
+      if (!deps.hosts.hostAllowed(req) || !deps.hosts.originAllowed(req)) {
         req.resume();
-        deps.log(`http transport refused: origin ${JSON.stringify(req.headers.origin)}`);
+        deps.log(
+          `http transport refused: host ${JSON.stringify(req.headers.host)}, origin ${JSON.stringify(req.headers.origin)}`,
+        );
         return reply(res, 403);
       }
       const sid = url.searchParams.get('sid');
