@@ -36,28 +36,28 @@ export class HttpSocket implements WebSocketLike {
   onerror: WebSocketLike['onerror'] = null;
 
   /** frames not yet handed to a POST */
-  private out: string[] = [];
+  private _out: string[] = [];
   /** the POST in flight: its frames and seq */
-  private busy?: string[];
+  private _busy?: string[];
   /** seq of the first frame of `out` (of `busy` while one is in flight) */
-  private seq = 0;
-  private sid = '';
-  private abort = new AbortController();
-  private shut?: [number, string];
-  private timer?: ReturnType<typeof setTimeout>;
-  private guard?: ReturnType<typeof setTimeout>;
+  private _seq = 0;
+  private _sid = '';
+  private _abort = new AbortController();
+  private _shut?: [number, string];
+  private _timer?: ReturnType<typeof setTimeout>;
+  private _guard?: ReturnType<typeof setTimeout>;
+  private _url: string;
+  private _fetcher: Fetch;
 
   /**
    * @param url - the session endpoint, e.g. `https://example.com/rt`
    * @param query - the WebSocket url's query (`?token=…`), carried over to the request that opens the session
    * @param fetcher - `fetch`
    */
-  constructor(
-    private url: string,
-    query: string,
-    private fetcher: Fetch,
-  ) {
-    this.read(query ? this.at(query.slice(1)) : url);
+  constructor(url: string, query: string, fetcher: Fetch) {
+    this._url = url;
+    this._fetcher = fetcher;
+    this._read(query ? this._at(query.slice(1)) : url);
   }
 
   /** Queue a text frame; it goes in the next POST. */
@@ -68,9 +68,9 @@ export class HttpSocket implements WebSocketLike {
     }
     if (typeof data !== 'string') throw new TypeError('the HTTP transport carries text frames only');
     // line breaks separate frames in a POST; in JSON they are only ever whitespace
-    this.out.push(data.replace(/[\r\n]/g, ' '));
+    this._out.push(data.replace(/[\r\n]/g, ' '));
     this.bufferedAmount += data.length;
-    this.pump();
+    this._pump();
   }
 
   /** Send what is written, then end the session with `code` (1000 or 3000–4999) and `reason`. */
@@ -78,29 +78,29 @@ export class HttpSocket implements WebSocketLike {
     if (code !== 1000 && !(code >= 3000 && code <= 4999)) throw new RangeError(`invalid close code ${code}`);
     if (new Blob([reason]).size > 123) throw new SyntaxError('close reason longer than 123 bytes');
     if (this.readyState > 1) return;
-    if (!this.readyState) return this.end(1006, '', false);
+    if (!this.readyState) return this._end(1006, '', false);
     this.readyState = 2;
-    this.shut = [code, reason];
-    this.pump();
+    this._shut = [code, reason];
+    this._pump();
     // a server that no longer answers does not hold the close (nor the fetches) for long
-    this.guard = setTimeout(() => this.end(1006, '', false), CLOSING);
+    this._guard = setTimeout(() => this._end(1006, '', false), CLOSING);
   }
 
-  private at(q: string): string {
-    return this.url + (this.url.includes('?') ? '&' : '?') + q;
+  private _at(q: string): string {
+    return this._url + (this._url.includes('?') ? '&' : '?') + q;
   }
 
   /** The stream: open, then Server-Sent Events until the server closes or the connection dies. */
-  private async read(url: string): Promise<void> {
+  private async _read(url: string): Promise<void> {
     let code = 1006;
     let reason = '';
     let clean = false;
     try {
-      const res = await this.fetcher(url, {
+      const res = await this._fetcher(url, {
         method: 'POST',
         body: '',
         cache: 'no-store',
-        signal: this.abort.signal,
+        signal: this._abort.signal,
         headers: { accept: 'text/event-stream' },
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
@@ -128,10 +128,10 @@ export class HttpSocket implements WebSocketLike {
           event = '';
           data = [];
           if (kind === 'open') {
-            this.sid = JSON.parse(text).sid;
+            this._sid = JSON.parse(text).sid;
             this.readyState = 1;
             this.onopen?.({ type: 'open' });
-            this.idle();
+            this._idle();
           } else if (kind === 'close') {
             ({ code, reason } = JSON.parse(text) as CloseInfo);
             clean = true;
@@ -139,70 +139,70 @@ export class HttpSocket implements WebSocketLike {
         }
       }
     } catch {}
-    this.end(code, reason, clean);
+    this._end(code, reason, clean);
   }
 
   /** One POST at a time: the frames waiting (and the close, when asked and nothing waits). */
-  private pump(): void {
-    if (this.busy || this.readyState > 2 || (!this.out.length && !this.shut)) return;
+  private _pump(): void {
+    if (this._busy || this.readyState > 2 || (!this._out.length && !this._shut)) return;
     let n = 0;
     let size = 0;
-    while (n < this.out.length && (size += this.out[n]!.length) <= BATCH) n++;
-    const batch = (this.busy = this.out.splice(0, n || 1));
-    const last = !this.out.length && this.shut;
-    this.post(batch, last ? [...last] : undefined, 0);
+    while (n < this._out.length && (size += this._out[n]!.length) <= BATCH) n++;
+    const batch = (this._busy = this._out.splice(0, n || 1));
+    const last = !this._out.length && this._shut;
+    this._post(batch, last ? [...last] : undefined, 0);
   }
 
-  private post(batch: string[], shut: [number, string] | undefined, tries: number): void {
-    clearTimeout(this.timer);
-    let q = `sid=${this.sid}&seq=${this.seq}`;
+  private _post(batch: string[], shut: [number, string] | undefined, tries: number): void {
+    clearTimeout(this._timer);
+    let q = `sid=${this._sid}&seq=${this._seq}`;
     if (shut) q += `&close=${shut[0]}&reason=${encodeURIComponent(shut[1])}`;
-    this.fetcher(this.at(q), {
+    this._fetcher(this._at(q), {
       method: 'POST',
       body: batch.join('\n'),
       cache: 'no-store',
-      signal: this.abort.signal,
+      signal: this._abort.signal,
     }).then(
       (r) => {
-        if (r.ok) return this.done(batch, shut);
+        if (r.ok) return this._done(batch, shut);
         // told to wait: again, later; refused: the session is over
-        if (r.status === 429 || r.status >= 500) return this.again(batch, shut, tries);
-        this.end(r.status === 413 ? 1009 : 1006, '', false);
+        if (r.status === 429 || r.status >= 500) return this._again(batch, shut, tries);
+        this._end(r.status === 413 ? 1009 : 1006, '', false);
       },
-      () => this.again(batch, shut, tries),
+      () => this._again(batch, shut, tries),
     );
   }
 
-  private again(batch: string[], shut: [number, string] | undefined, tries: number): void {
+  private _again(batch: string[], shut: [number, string] | undefined, tries: number): void {
     if (this.readyState > 2) return;
-    if (tries + 1 >= TRIES) return this.end(1006, '', false);
-    this.timer = setTimeout(() => this.post(batch, shut, tries + 1), RETRY * (tries + 1));
+    if (tries + 1 >= TRIES) return this._end(1006, '', false);
+    this._timer = setTimeout(() => this._post(batch, shut, tries + 1), RETRY * (tries + 1));
   }
 
   /** A POST was answered: its frames are the server's. */
-  private done(batch: string[], shut: [number, string] | undefined): void {
-    this.seq += batch.length;
+  private _done(batch: string[], shut: [number, string] | undefined): void {
+    this._seq += batch.length;
     for (const f of batch) this.bufferedAmount -= f.length;
-    this.busy = undefined;
+    this._busy = undefined;
     // closing: the server ends the stream after what it still had to say, with `event: close`
     if (shut) return;
-    this.pump();
-    this.idle();
+    this._pump();
+    this._idle();
   }
 
   /** Nothing sent for a while: an empty POST tells the server this client is still there. */
-  private idle(): void {
-    clearTimeout(this.timer);
-    if (!this.busy) this.timer = setTimeout(() => this.post((this.busy = []), undefined, 0), KEEPALIVE);
+  private _idle(): void {
+    clearTimeout(this._timer);
+    if (!this._busy) this._timer = setTimeout(() => this._post((this._busy = []), undefined, 0), KEEPALIVE);
   }
 
   /** The one end: stop the stream and timers, report the close once. */
-  private end(code: number, reason: string, wasClean: boolean): void {
+  private _end(code: number, reason: string, wasClean: boolean): void {
     if (this.readyState > 2) return;
     this.readyState = 3;
-    clearTimeout(this.timer);
-    clearTimeout(this.guard);
-    this.abort.abort();
+    clearTimeout(this._timer);
+    clearTimeout(this._guard);
+    this._abort.abort();
     if (!wasClean) this.onerror?.({ type: 'error' });
     this.onclose?.({ type: 'close', code, reason, wasClean });
   }

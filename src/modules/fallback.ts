@@ -97,222 +97,223 @@ export const fallback = (options: FallbackOptions): WebSocketConstructor => {
     transport?: Transport;
 
     /** the socket that carries the frames now */
-    private s?: WebSocketLike;
+    private _s?: WebSocketLike;
     /** an open HTTP session held while WebSocket is tried once more */
-    private h?: WebSocketLike;
-    private probing?: boolean;
+    private _h?: WebSocketLike;
+    private _probing?: boolean;
     /** the background WebSocket attempt, while on HTTP */
-    private p?: WebSocketLike;
+    private _p?: WebSocketLike;
     /** 0 connecting, 1 open (the client was told), 2 closed */
-    private up = 0;
+    private _up = 0;
     /** what the client wrote while no WebSocket message has proven the connection; `n`: its length */
-    private log?: string[] = [];
-    private n = 0;
+    private _log?: string[] = [];
+    private _n = 0;
     /** moving back: what the client writes now waits, and goes back to it with the close */
-    private moving?: number;
-    private t?: ReturnType<typeof setTimeout>;
-    private WS?: WebSocketConstructor;
-    private base: string;
-    private query: string;
-    private key: string;
+    private _moving?: number;
+    private _t?: ReturnType<typeof setTimeout>;
+    private _WS?: WebSocketConstructor;
+    private _base: string;
+    private _query: string;
+    private _key: string;
+    private _url: string;
+    private _protocols?: string | string[];
 
-    constructor(
-      private url: string,
-      private protocols?: string | string[],
-    ) {
+    constructor(url: string, protocols?: string | string[]) {
       const http = options.http;
-      this.base = typeof http === 'function' ? http(url) : new URL(http, url.replace(/^ws/, 'http')).href;
-      this.query = new URL(url).search;
-      this.key = `resilient-ws:fallback ${this.base}`;
-      this.WS = options.WebSocket ?? g.WebSocket;
+      this._url = url;
+      this._protocols = protocols;
+      this._base = typeof http === 'function' ? http(url) : new URL(http, url.replace(/^ws/, 'http')).href;
+      this._query = new URL(url).search;
+      this._key = `resilient-ws:fallback ${this._base}`;
+      this._WS = options.WebSocket ?? g.WebSocket;
       // no WebSocket at all is the most blocked it gets
-      if (kept(this.key) || !this.WS) this.http();
-      else this.ws();
+      if (kept(this._key) || !this._WS) this._http();
+      else this._ws();
     }
 
     get readyState(): number {
-      return this.up > 1 ? 3 : this.up;
+      return this._up > 1 ? 3 : this._up;
     }
 
     get bufferedAmount(): number {
-      return this.log ? this.n : (this.s?.bufferedAmount ?? 0) + (this.moving ?? 0);
+      return this._log ? this._n : (this._s?.bufferedAmount ?? 0) + (this._moving ?? 0);
     }
 
     send(data: string): void {
-      if (this.up > 1) return;
-      if (!this.up) throw new Error('InvalidStateError: still connecting');
-      if (this.moving !== undefined) {
-        this.moving += data.length;
+      if (this._up > 1) return;
+      if (!this._up) throw new Error('InvalidStateError: still connecting');
+      if (this._moving !== undefined) {
+        this._moving += data.length;
         return;
       }
-      if (this.log) {
-        this.log.push(data);
-        this.n += data.length;
+      if (this._log) {
+        this._log.push(data);
+        this._n += data.length;
       }
-      if (this.s?.readyState === 1) this.s.send(data);
+      if (this._s?.readyState === 1) this._s.send(data);
     }
 
     close(code?: number, reason?: string): void {
-      if (this.up > 1) return;
+      if (this._up > 1) return;
       // the socket refuses a bad code or reason before anything here changes
-      if (this.s?.readyState === 1) this.s.close(code, reason);
-      const s = this.s;
-      this.s = undefined;
-      this.end();
+      if (this._s?.readyState === 1) this._s.close(code, reason);
+      const s = this._s;
+      this._s = undefined;
+      this._end();
       drop(s);
     }
 
     /** A WebSocket attempt. */
-    private ws(): void {
-      const w = (this.s = this.socket());
-      this.wait(timeout, () => this.trouble(w, true));
+    private _ws(): void {
+      const w = (this._s = this._socket());
+      this._wait(timeout, () => this._trouble(w, true));
       w.onopen = () => {
-        this.wait();
-        if (!this.up) return this.open();
+        this._wait();
+        if (!this._up) return this._open();
         // a second attempt: what the client wrote on the first goes again
-        for (const d of this.log!) w.send(d);
+        for (const d of this._log!) w.send(d);
       };
       w.onmessage = (e) => {
-        if (this.log) {
+        if (this._log) {
           // a message: this WebSocket works
-          this.log = undefined;
-          drop(this.h);
-          this.h = undefined;
-          this.chose('websocket');
+          this._log = undefined;
+          drop(this._h);
+          this._h = undefined;
+          this._chose('websocket');
         }
         this.onmessage?.(e);
       };
-      w.onclose = (e) => (this.log ? this.trouble(w, false) : this.closed(e));
+      w.onclose = (e) => (this._log ? this._trouble(w, false) : this._closed(e));
     }
 
-    private socket(): WebSocketLike {
-      const w = new this.WS!(this.url, this.protocols);
+    private _socket(): WebSocketLike {
+      const w = new this._WS!(this._url, this._protocols);
       w.binaryType = this.binaryType;
       w.onerror = () => {}; // a close event follows; `ws` in Node throws on an unheard error
       return w;
     }
 
     /** A WebSocket failed (`slow`: still connecting at the deadline): HTTP, if it works. */
-    private trouble(w: WebSocketLike, slow: boolean): void {
-      if (w !== this.s || this.up > 1) return;
+    private _trouble(w: WebSocketLike, slow: boolean): void {
+      if (w !== this._s || this._up > 1) return;
       // WebSocket failed again while HTTP works
-      if (this.h) {
+      if (this._h) {
         drop(w);
-        return this.use(this.h);
+        return this._use(this._h);
       }
-      if (!slow) this.s = undefined;
-      if (this.probing) return;
-      this.probing = true;
-      const h = this.session();
+      if (!slow) this._s = undefined;
+      if (this._probing) return;
+      this._probing = true;
+      const h = this._session();
       h.onopen = () => {
-        this.probing = false;
+        this._probing = false;
         // closed, or a WebSocket proved itself meanwhile
-        if (this.up > 1 || !this.log) return drop(h);
-        this.h = h;
+        if (this._up > 1 || !this._log) return drop(h);
+        this._h = h;
         h.onclose = () => {
-          if (this.h === h) this.h = undefined;
+          if (this._h === h) this._h = undefined;
         };
-        const s = this.s;
+        const s = this._s;
         // failed: once more, now that HTTP is known to work; still connecting: HTTP it is
-        if (!s) this.ws();
+        if (!s) this._ws();
         else if (s.readyState !== 1) {
           drop(s);
-          this.use(h);
+          this._use(h);
         }
       };
       h.onclose = (e: CloseInfo) => {
-        this.probing = false;
+        this._probing = false;
         // both down: an outage, for the client's reconnect
-        if (!this.s) this.closed(e);
+        if (!this._s) this._closed(e);
       };
     }
 
-    private session(): WebSocketLike {
-      return new HttpSocket(this.base, this.query, options.fetch ?? ((u, i) => fetch(u, i)));
+    private _session(): WebSocketLike {
+      return new HttpSocket(this._base, this._query, options.fetch ?? ((u, i) => fetch(u, i)));
     }
 
     /** Straight to HTTP: the choice made earlier in this page session. */
-    private http(): void {
-      const h = (this.s = this.session());
-      h.onopen = () => this.use(h);
+    private _http(): void {
+      const h = (this._s = this._session());
+      h.onopen = () => this._use(h);
       h.onclose = (e: CloseInfo) => {
         // not even HTTP: the next connection decides afresh
-        keep(this.key, false);
-        this.closed(e);
+        keep(this._key, false);
+        this._closed(e);
       };
     }
 
     /** Carry the connection over HTTP from now on. */
-    private use(h: WebSocketLike): void {
-      this.h = undefined;
-      this.s = h;
-      keep(this.key, true);
+    private _use(h: WebSocketLike): void {
+      this._h = undefined;
+      this._s = h;
+      keep(this._key, true);
       h.onmessage = (e) => this.onmessage?.(e);
-      h.onclose = (e) => this.closed(e);
-      const log = this.log!;
-      this.log = undefined;
-      this.chose('http');
-      if (!this.up) this.open();
+      h.onclose = (e) => this._closed(e);
+      const log = this._log!;
+      this._log = undefined;
+      this._chose('http');
+      if (!this._up) this._open();
       else for (const d of log) h.send(d);
-      this.later();
+      this._later();
     }
 
     /** While on HTTP: try WebSocket again in `retry` ms. */
-    private later(): void {
-      if (retry === false || this.up > 1) return;
-      this.wait(retry, () => {
-        const p = (this.p = this.socket());
+    private _later(): void {
+      if (retry === false || this._up > 1) return;
+      this._wait(retry, () => {
+        const p = (this._p = this._socket());
         const ok = () => {
-          this.wait();
+          this._wait();
           drop(p);
-          this.back();
+          this._back();
         };
-        p.onopen = () => this.wait(hold, ok);
+        p.onopen = () => this._wait(hold, ok);
         p.onmessage = ok;
         // closed by a server (not a proxy's cut): WebSocket reaches it
-        p.onclose = (e: CloseInfo) => (e.wasClean && e.code !== 1006 ? ok() : this.later());
+        p.onclose = (e: CloseInfo) => (e.wasClean && e.code !== 1006 ? ok() : this._later());
       });
     }
 
     /** WebSocket works again: end the HTTP session after its last POST; the client reconnects. */
-    private back(): void {
-      const h = this.s!;
-      keep(this.key, false);
-      this.moving = 0;
+    private _back(): void {
+      const h = this._s!;
+      keep(this._key, false);
+      this._moving = 0;
       h.onclose = (e: CloseInfo) =>
-        this.closed(e.wasClean ? { code: 1012, reason: 'websocket is back', wasClean: true } : e);
+        this._closed(e.wasClean ? { code: 1012, reason: 'websocket is back', wasClean: true } : e);
       h.close(1000, 'websocket is back');
     }
 
-    private chose(t: Transport): void {
+    private _chose(t: Transport): void {
       this.transport = t;
       options.onTransport?.(t);
     }
 
-    private open(): void {
-      this.up = 1;
+    private _open(): void {
+      this._up = 1;
       this.onopen?.({ type: 'open' });
     }
 
-    private closed(e: CloseInfo): void {
-      if (this.up > 1) return;
-      this.end();
+    private _closed(e: CloseInfo): void {
+      if (this._up > 1) return;
+      this._end();
       this.onerror?.({ type: 'error' });
       this.onclose?.({ type: 'close', code: e.code, reason: e.reason, wasClean: e.wasClean });
     }
 
-    private end(): void {
-      this.up = 2;
-      this.wait();
-      drop(this.h);
-      drop(this.p);
-      this.h = this.p = undefined;
+    private _end(): void {
+      this._up = 2;
+      this._wait();
+      drop(this._h);
+      drop(this._p);
+      this._h = this._p = undefined;
     }
 
     /** The one timer: the opening deadline, then the background re-try. */
-    private wait(ms?: number, fn?: () => void): void {
-      clearTimeout(this.t);
-      if (fn) this.t = setTimeout(fn, ms);
+    private _wait(ms?: number, fn?: () => void): void {
+      clearTimeout(this._t);
+      if (fn) this._t = setTimeout(fn, ms);
     }
   };
 };
