@@ -231,6 +231,8 @@ describe('over the HTTP transport, everything above it works unchanged', () => {
     }
     const texts = () => observer.of('chat').map((m) => Number(m.text));
     await until(() => new Set(texts()).size >= N && d?.unacked === 0, 15_000, `all ${N} chat lines`);
+    // the last cut's reconnect may still be under way
+    await until(() => s.client.state === 'open' && s.transports.length === cuts + 1, 5000, 'a session per cut');
     await sleep(300);
     expect(cuts).toBe(5);
     expect(texts()).toEqual(Array.from({ length: N }, (_, i) => i + 1));
@@ -279,6 +281,34 @@ describe('remembered for the page session, and moved back when WebSocket works a
     expect(b.transports).toEqual(['http']);
     expect(b.sockets()).toBe(0);
     expect(a.proxy.upgrades.length).toBe(before);
+  });
+
+  it('with delivery: chat lines sent across the move back reach the room once each, in order', async () => {
+    const server = await startDemoServer({ quiet: true, priceIntervalMs: 0 });
+    stops.push(() => server.close());
+    const observer = await demoClient(server.wsUrl);
+    stops.push(() => observer.ws.terminate());
+    observer.send({ type: 'join', room: 'back' });
+    await observer.waitFor((m) => m.type === 'system' && m.room === 'back');
+    const s = await start('refuse', { server, fallback: { retry: 500, hold: 300 } });
+    const d = delivery(s.client);
+    s.client.onStateChange((st) => {
+      if (st === 'open') s.client.send({ type: 'join', room: 'back' });
+    });
+    await until(() => s.client.state === 'open', 5000, 'open');
+    s.proxy.mode = 'pass';
+    let n = 0;
+    while (s.transports.at(-1) !== 'websocket' || n < 40) {
+      s.client.send({ type: 'message', text: String(++n) });
+      await sleep(25);
+      if (n > 400) throw new Error('never moved back');
+    }
+    const texts = () => observer.of('chat').map((m) => Number(m.text));
+    await until(() => new Set(texts()).size >= n && d.unacked === 0, 10_000, `all ${n} chat lines`);
+    await sleep(300);
+    expect(s.transports).toEqual(['http', 'websocket']);
+    expect(texts()).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    d.stop();
   });
 
   it('moves back to WebSocket once it works (retry + hold), nothing lost or sent twice', async () => {
