@@ -11,7 +11,7 @@
  *
  * Bounds: the same `Origin` check as the upgrade, a cap on sessions, a body limit, a POST rate
  * limit per session; a session ends when its stream does, and the door's keepalive reaps one
- * whose client stopped POSTing (the client POSTs at least every 25 s).
+ * whose client has not POSTed for `idleMs` (the client POSTs at least every 25 s).
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -31,6 +31,8 @@ export interface HttpTransportLimits {
   postRate: number;
   /** A comment line on an idle stream this often, ms, so proxies keep it open. @default 15000 */
   keepaliveMs: number;
+  /** A session whose client has not POSTed for this long is reaped by the door's keepalive round. @default 120000 */
+  idleMs: number;
 }
 
 export const HTTP_TRANSPORT_LIMITS: Readonly<HttpTransportLimits> = Object.freeze({
@@ -39,6 +41,7 @@ export const HTTP_TRANSPORT_LIMITS: Readonly<HttpTransportLimits> = Object.freez
   maxPayload: 64 * 1024,
   postRate: 100,
   keepaliveMs: 15_000,
+  idleMs: 120_000,
 });
 
 /** What the transport needs of the server. */
@@ -69,13 +72,14 @@ export class HttpSession extends EventEmitter {
   /** the next frame number expected */
   next = 0;
   paused = false;
-  /** a POST came since the last `ping` */
-  posted = true;
+  /** when the client last POSTed (the open counts) */
+  postedAt = Date.now();
   /** POSTs left unanswered while stalled */
   held: ServerResponse[] = [];
   bucket: number;
   refilledAt = Date.now();
   private keepalive: NodeJS.Timeout;
+  private idleMs: number;
 
   constructor(
     readonly sid: string,
@@ -85,6 +89,7 @@ export class HttpSession extends EventEmitter {
   ) {
     super();
     this.bucket = limits.postRate;
+    this.idleMs = limits.idleMs;
     this.keepalive = setInterval(() => {
       if (!this.paused) res.write(':\n\n');
     }, limits.keepaliveMs);
@@ -120,9 +125,12 @@ export class HttpSession extends EventEmitter {
     this.paused = true;
   }
 
+  /**
+   * The door's keepalive: a client that POSTed within `idleMs` is there (it POSTs at least every
+   * 25 s; a background tab's timers may run only once a minute).
+   */
   ping(): void {
-    if (this.posted && !this.paused) queueMicrotask(() => this.emit('pong'));
-    this.posted = false;
+    if (Date.now() - this.postedAt < this.idleMs && !this.paused) queueMicrotask(() => this.emit('pong'));
   }
 
   /**
@@ -184,7 +192,7 @@ export function httpTransport(deps: HttpTransportDeps) {
   };
 
   function post(req: IncomingMessage, res: ServerResponse, url: URL, s: HttpSession): void {
-    s.posted = true;
+    s.postedAt = Date.now();
     if (s.paused) {
       // stalled: never answered (until the session is reaped)
       req.resume();

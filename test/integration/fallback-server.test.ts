@@ -3,8 +3,11 @@
 // same checks and limits as the WebSocket door (Host, Origin, auth, frame size, message rate),
 // its own bounds (body, POST rate, session cap), and a chat across two instances on Redis where
 // one client is on HTTP and the other on WebSocket.
+
+import { EventEmitter } from 'node:events';
 import { request } from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { HTTP_TRANSPORT_LIMITS, HttpSession } from '../../demo/server/http-transport';
 import { type DemoServer, redisBus, startDemoServer } from '../../demo/server/index';
 import { demoClient } from './demo-client';
 import { type RedisServer, startRedis } from './redis';
@@ -201,6 +204,36 @@ describe('the same checks and limits as the WebSocket door', () => {
     expect((await open(server)).res.status).toBe(200);
     expect((await open(server)).res.status).toBe(200);
     expect((await open(server)).res.status).toBe(503);
+  });
+
+  it("the door's keepalive: a session answers its ping while its client POSTed within idleMs, then not (reaped)", async () => {
+    vi.useFakeTimers();
+    try {
+      const res = Object.assign(new EventEmitter(), {
+        write: () => true,
+        end: () => {},
+        destroy: () => {},
+        writableLength: 0,
+      });
+      const s = new HttpSession('x', res as never, { ...HTTP_TRANSPORT_LIMITS, idleMs: 60_000 }, () => {});
+      let pongs = 0;
+      s.on('pong', () => pongs++);
+      s.ping();
+      await Promise.resolve();
+      expect(pongs).toBe(1);
+      // a background tab whose timers run once a minute still POSTs within it
+      vi.advanceTimersByTime(59_000);
+      s.ping();
+      await Promise.resolve();
+      expect(pongs).toBe(2);
+      vi.advanceTimersByTime(2000);
+      s.ping();
+      await Promise.resolve();
+      expect(pongs).toBe(2);
+      s.terminate();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('while the server is down (restart), opening fails like an upgrade: no answer', async () => {
