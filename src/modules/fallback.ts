@@ -101,6 +101,8 @@ export const fallback = (options: FallbackOptions): WebSocketConstructor => {
     /** an open HTTP session held while WebSocket is tried once more */
     private _h?: WebSocketLike;
     private _probing?: boolean;
+    /** the HTTP transport, chosen earlier, failed to open on this attempt */
+    private _down?: boolean;
     /** the background WebSocket attempt, while on HTTP */
     private _p?: WebSocketLike;
     /** 0 connecting, 1 open (the client was told), 2 closed */
@@ -177,6 +179,7 @@ export const fallback = (options: FallbackOptions): WebSocketConstructor => {
         if (this._log) {
           // a message: this WebSocket works
           this._log = undefined;
+          if (this._down) keep(this._key, false);
           drop(this._h);
           this._h = undefined;
           this._chose('websocket');
@@ -196,6 +199,7 @@ export const fallback = (options: FallbackOptions): WebSocketConstructor => {
     /** A WebSocket failed (`slow`: still connecting at the deadline): HTTP, if it works. */
     private _trouble(w: WebSocketLike, slow: boolean): void {
       if (w !== this._s || this._up > 1) return;
+      if (this._down) return slow ? undefined : this._closed({ code: 1006, reason: '', wasClean: false });
       // WebSocket failed again while HTTP works
       if (this._h) {
         drop(w);
@@ -237,9 +241,11 @@ export const fallback = (options: FallbackOptions): WebSocketConstructor => {
       const h = (this._s = this._session());
       h.onopen = () => this._use(h);
       h.onclose = (e: CloseInfo) => {
-        // not even HTTP: the next connection decides afresh
-        keep(this._key, false);
-        this._closed(e);
+        // HTTP fails: WebSocket may work (then the choice is dropped); if neither does, it is an
+        // outage (a restart), and the choice stays
+        if (!this._WS) return this._closed(e);
+        this._down = true;
+        this._ws();
       };
     }
 

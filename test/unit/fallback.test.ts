@@ -304,3 +304,37 @@ describe('remembered, re-tried, moved back', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 });
+
+describe('a remembered choice when HTTP fails to open', () => {
+  const remembered = () => store.setItem('resilient-ws:fallback http://example.test/rt', '1');
+
+  it('WebSocket works: used, and the choice is dropped', async () => {
+    remembered();
+    http.state.up = false;
+    const c = make();
+    await tick();
+    expect(FakeWS.all).toHaveLength(1);
+    ws(0).open();
+    ws(0).message({ type: 'hello' });
+    await tick();
+    expect(c.state).toBe('open');
+    expect(transports).toEqual(['websocket']);
+    expect(store.m.size).toBe(0);
+  });
+
+  it('WebSocket fails too (a restart): an outage for the client, the choice stays, HTTP first again', async () => {
+    remembered();
+    http.state.up = false;
+    const c = make();
+    await tick();
+    ws(0).fail();
+    await tick();
+    expect(c.state).toBe('reconnecting');
+    expect(store.m.size).toBe(1);
+    http.state.up = true;
+    await tick(100);
+    expect(c.state).toBe('open');
+    expect(transports).toEqual(['http']);
+    expect(FakeWS.all).toHaveLength(1);
+  });
+});
