@@ -64,9 +64,10 @@ export class HttpSocket implements WebSocketLike {
   send(data: unknown): void {
     if (this.readyState !== 1) {
       if (this.readyState) return; // a closing WebSocket discards too
-      throw new Error('InvalidStateError: still connecting');
+      throw new Error(__DEV__ ? 'InvalidStateError: still connecting' : 'InvalidStateError');
     }
-    if (typeof data !== 'string') throw new TypeError('the HTTP transport carries text frames only');
+    if (typeof data !== 'string')
+      throw new TypeError(__DEV__ ? 'the HTTP transport carries text frames only' : 'text only');
     // line breaks separate frames in a POST; in JSON they are only ever whitespace
     this._out.push(data.replace(/[\r\n]/g, ' '));
     this.bufferedAmount += data.length;
@@ -75,8 +76,9 @@ export class HttpSocket implements WebSocketLike {
 
   /** Send what is written, then end the session with `code` (1000 or 3000–4999) and `reason`. */
   close(code = 1000, reason = ''): void {
-    if (code !== 1000 && !(code >= 3000 && code <= 4999)) throw new RangeError(`invalid close code ${code}`);
-    if (new Blob([reason]).size > 123) throw new SyntaxError('close reason longer than 123 bytes');
+    if (code !== 1000 && !(code >= 3000 && code <= 4999))
+      throw new RangeError(__DEV__ ? `invalid close code ${code}` : `${code}`);
+    if (new Blob([reason]).size > 123) throw new SyntaxError(__DEV__ ? 'close reason longer than 123 bytes' : reason);
     if (this.readyState > 1) return;
     if (!this.readyState) return this._end(1006, '', false);
     this.readyState = 2;
@@ -103,7 +105,7 @@ export class HttpSocket implements WebSocketLike {
         signal: this._abort.signal,
         headers: { accept: 'text/event-stream' },
       });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      if (!res.ok) throw 0; // refused (403, 503, …): the close below, 1006
       const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
       let buf = '';
       let event = '';

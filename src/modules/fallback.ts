@@ -37,6 +37,9 @@ export interface FallbackOptions {
   onTransport?: (transport: Transport) => void;
 }
 
+/** The reason of the close that moves a connection back to WebSocket. */
+const BACK = 'websocket is back';
+
 /** Detach a socket the connection no longer uses, and close it. */
 const drop = (s?: WebSocketLike): void => {
   if (!s) return;
@@ -143,7 +146,7 @@ export const fallback = (options: FallbackOptions): WebSocketConstructor => {
 
     send(data: string): void {
       if (this._up > 1) return;
-      if (!this._up) throw new Error('InvalidStateError: still connecting');
+      if (!this._up) throw new Error(__DEV__ ? 'InvalidStateError: still connecting' : 'InvalidStateError');
       if (this._moving !== undefined) {
         this._moving += data.length;
         return;
@@ -286,9 +289,8 @@ export const fallback = (options: FallbackOptions): WebSocketConstructor => {
       const h = this._s!;
       keep(this._key, false);
       this._moving = 0;
-      h.onclose = (e: CloseInfo) =>
-        this._closed(e.wasClean ? { code: 1012, reason: 'websocket is back', wasClean: true } : e);
-      h.close(1000, 'websocket is back');
+      h.onclose = (e: CloseInfo) => this._closed(e.wasClean ? { code: 1012, reason: BACK, wasClean: true } : e);
+      h.close(1000, BACK);
     }
 
     private _chose(t: Transport): void {
