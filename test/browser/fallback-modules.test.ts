@@ -1,7 +1,8 @@
-// Shared tabs over the HTTP fallback, in Chromium: two tabs of one profile behind a proxy that
-// refuses WebSocket upgrades share one HTTP session; each tab's sends reach the server once, in
-// its order; every tab gets every message; when the leader tab closes, the other takes over
-// (over HTTP again) and carries on.
+// Shared tabs and the outbox over the HTTP fallback, in Chromium, behind a proxy that refuses
+// WebSocket upgrades. Shared: two tabs of one profile share one HTTP session; each tab's sends
+// reach the server once, in its order; every tab gets every message; when the leader tab closes,
+// the other takes over (over HTTP again) and carries on. Outbox: what a page sent while the
+// server was down survives a reload and is sent once, in order, over HTTP when it is back.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,7 +38,7 @@ beforeAll(async () => {
   assets = mkdtempSync(path.join(tmpdir(), 'rws-fallback-'));
   const out = await build({
     stdin: {
-      contents: `export { sharedClient } from 'resilient-ws/shared'; export { fallback } from 'resilient-ws/fallback';`,
+      contents: `export { sharedClient } from 'resilient-ws/shared'; export { fallback } from 'resilient-ws/fallback'; export { outbox } from 'resilient-ws/outbox'; export { WebSocketClient } from 'resilient-ws';`,
       resolveDir: repo,
     },
     bundle: true,
@@ -47,6 +48,7 @@ beforeAll(async () => {
     alias: {
       'resilient-ws/shared': dist('shared.mjs'),
       'resilient-ws/fallback': dist('fallback.mjs'),
+      'resilient-ws/outbox': dist('outbox.mjs'),
       'resilient-ws': dist('index.mjs'),
     },
   });
@@ -156,6 +158,65 @@ describe('sharedClient over the HTTP fallback (Chromium)', () => {
     expect(all.filter((n) => n.startsWith(p))).toEqual(mine(p, 1, 10));
     expect(tookOver).toBeLessThan(6000);
     console.log(`shared over HTTP: the other tab carried on ${tookOver} ms after the leader closed`);
+    await context.close();
+  });
+});
+
+describe('the outbox over the HTTP fallback (Chromium)', () => {
+  it('sent while the server is down, kept across a reload, sent once and in order over HTTP when it is back', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const open = async () => {
+      await page.goto(`http://127.0.0.1:${proxy.port}/fb-shared.html`);
+      return page.evaluate(async () => {
+        // biome-ignore lint/suspicious/noExplicitAny: the bundle's global
+        const RWS = (window as any).RWSFB;
+        const state = (window.__fbs = { c: undefined, got: [] as string[], transports: [] as string[] });
+        const c = new RWS.WebSocketClient(`ws://${location.host}/ws`, {
+          WebSocket: RWS.fallback({ http: '/rt', onTransport: (t: string) => state.transports.push(t) }),
+          auth: {
+            message: { type: 'auth', token: 'demo-token' },
+            isAck: (m: { type: string }) => m.type === 'auth_ok',
+          },
+          reconnect: { initialDelay: 100, maxDelay: 300 },
+          logger: { warn: () => {} },
+        });
+        state.c = c;
+        return RWS.outbox(c, { name: 'fb-outbox' }).restored as Promise<number>;
+      });
+    };
+    await open();
+    await poll(
+      () => page.evaluate(() => window.__fbs.c.state as string),
+      (s) => s === 'open',
+      8000,
+    );
+    expect(await page.evaluate(() => window.__fbs.transports)).toEqual(['http']);
+    const before = serverEchoes().length;
+
+    // down for a while: what the page sends now is queued, and stored
+    const up = server.restart(2500);
+    await poll(
+      () => page.evaluate(() => window.__fbs.c.state as string),
+      (s) => s !== 'open',
+      3000,
+    );
+    await page.evaluate(() => {
+      for (let i = 1; i <= 5; i++) window.__fbs.c.send({ type: 'echo', n: `o${i}` });
+    });
+    // a reload while it is down: the new page restores them
+    const restored = await open();
+    expect(restored).toBe(5);
+    await up;
+    await poll(
+      () => Promise.resolve(serverEchoes().slice(before)),
+      (e) => e.length >= 5,
+      10_000,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(serverEchoes().slice(before)).toEqual(['o1', 'o2', 'o3', 'o4', 'o5']);
+    // the reloaded page kept to HTTP: the remembered choice survived the restart
+    expect(await page.evaluate(() => window.__fbs.transports)).toEqual(['http']);
     await context.close();
   });
 });
