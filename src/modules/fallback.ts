@@ -2,7 +2,6 @@ import type { CloseInfo, WebSocketConstructor, WebSocketLike } from 'resilient-w
 import { type Fetch, HttpSocket } from './fallback-http';
 
 export type { Fetch };
-export { HttpSocket };
 
 /** What carries a connection's frames. */
 export type Transport = 'websocket' | 'http';
