@@ -12,14 +12,14 @@ export default [
     path: 'dist/index.production.mjs',
     import: '{ WebSocketClient }',
     gzip: true,
-    limit: '4.24 KB',
+    limit: '4.27 KB',
   },
   {
     name: "import { WebSocketClient } from 'resilient-ws' (development)",
     path: 'dist/index.development.mjs',
     import: '{ WebSocketClient }',
     gzip: true,
-    limit: '4.76 KB',
+    limit: '5.65 KB',
   },
   {
     name: 'resilient-ws/react',
@@ -74,7 +74,7 @@ export default [
     path: 'dist/resilient-ws.min.js',
     disablePlugins: ['@size-limit/esbuild'],
     gzip: true,
-    limit: '4.28 KB',
+    limit: '4.31 KB',
   },
   {
     name: 'dist/resilient-ws.extras.min.js (<script> tag, delivery, request and outbox)',
