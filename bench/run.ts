@@ -23,6 +23,8 @@ const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
   dispatch: () => import('./dispatch'),
   storm: () => import('./storm'),
   fanout: () => import('./fanout'),
+  burst: () => import('./burst'),
+  fallback: () => import('./fallback'),
 };
 
 const MARK = '@@bench-result ';
