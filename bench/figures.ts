@@ -142,14 +142,27 @@ export const sideBySide = (figures: Figure[]): string => {
   return markdown([['workload', ...clients, 'target'], ...rows], []);
 };
 
-/** Every generated table a doc may hold, by key. */
+/**
+ * Every generated table a doc may hold, by key: `bench.side-by-side` (the benches that compare
+ * clients with the raw socket, `raw` among their clients), `bench.main` (every figure that names
+ * no client), and each bench's own, `bench.<name>` (its client figures side by side, or its
+ * figures) and `bench.<name>.main` (its figures without a client, when it has both kinds).
+ */
 export const tables = (f: Figures): Map<string, string> => {
   const out = new Map<string, string>();
-  const all = Object.values(f.bench ?? {}).flatMap((r) => r.figures);
-  const paired = all.filter((x) => x.client !== undefined);
-  const rest = all.filter((x) => x.client === undefined);
+  const runs = Object.entries(f.bench ?? {});
+  const paired = runs
+    .filter(([, r]) => r.figures.some((x) => x.client === 'raw'))
+    .flatMap(([, r]) => r.figures.filter((x) => x.client !== undefined));
+  const rest = runs.flatMap(([, r]) => r.figures.filter((x) => x.client === undefined));
   if (paired.length) out.set('bench.side-by-side', sideBySide(paired));
   if (rest.length) out.set('bench.main', table(rest));
+  for (const [name, r] of runs) {
+    const own = r.figures.filter((x) => x.client !== undefined);
+    const plain = r.figures.filter((x) => x.client === undefined);
+    if (own.length) out.set(`bench.${name}`, sideBySide(own));
+    if (plain.length) out.set(own.length ? `bench.${name}.main` : `bench.${name}`, table(plain));
+  }
   return out;
 };
 
