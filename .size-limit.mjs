@@ -80,6 +80,15 @@ export default [
     modifyEsbuildConfig: production,
   },
   {
+    name: 'resilient-ws/channels',
+    path: 'dist/channels.mjs',
+    import: '{ channels }',
+    ignore: ['resilient-ws'],
+    gzip: true,
+    limit: '1.6 KB',
+    modifyEsbuildConfig: production,
+  },
+  {
     name: 'dist/resilient-ws.min.js (<script> tag, production)',
     path: 'dist/resilient-ws.min.js',
     disablePlugins: ['@size-limit/esbuild'],

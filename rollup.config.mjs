@@ -6,8 +6,8 @@ import esbuild from 'rollup-plugin-esbuild';
 
 // Library entries published for bundlers: readable code, `react` and `vue` stay imports,
 // and the add-ons import the core as `resilient-ws`, so an app never holds two clients.
-const entries = ['index', 'react', 'vue', 'delivery', 'request', 'shared', 'outbox'];
-const external = ['react', 'vue', 'resilient-ws'];
+const entries = ['index', 'react', 'vue', 'delivery', 'request', 'shared', 'outbox', 'channels'];
+const external = ['react', 'vue', 'resilient-ws', 'resilient-ws/channels'];
 const ts = () => esbuild({ target: 'es2021' });
 // The development check of the source, written out in full where a diagnostic is built (a
 // bundler folds `process.env.NODE_ENV` only where it is written; `typeof process` keeps a
