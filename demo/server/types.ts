@@ -6,6 +6,8 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StatsResponse } from '../protocol';
 import type { Bus } from './bus';
+import type { ChannelLimits } from './channels';
+import type { StoreOptions } from './channels-store';
 
 /** Options of {@link startDemoServer}. */
 export interface DemoServerOptions {
@@ -51,7 +53,12 @@ export interface DemoServerOptions {
   secret?: string;
   /** WebSocket endpoints of the whole cluster, allowed in the pages' CSP `connect-src`. */
   endpoints?: string[];
+  /** Channels (`resilient-ws/channels`): history, idle expiry, presence grace and limits. */
+  channels?: ChannelOptions;
 }
+
+/** Options of the channels (see docs/channels.md). */
+export interface ChannelOptions extends StoreOptions, ChannelLimits {}
 
 /** One connection as the hooks see it. */
 export interface ConnectionInfo {
@@ -80,6 +87,8 @@ export interface DemoServerEvents {
   /** A frame arrived (before rate limiting and parsing). */
   frame: [info: ConnectionInfo, data: string];
   close: [info: ConnectionInfo, code: number, reason: string];
+  /** A live re-authentication was accepted: the new token's expiry (channels' `reauth`). */
+  reauth: [info: ConnectionInfo, expiresAt: number | undefined];
   /** An upgrade was refused. */
   rejected: [reason: 'path' | 'origin' | 'down', origin: string | undefined];
 }

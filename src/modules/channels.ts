@@ -88,6 +88,8 @@ export interface Channels {
    * @typeParam T - the type of the channel's publications
    */
   subscribe<T = unknown>(name: string, options?: SubscribeOptions): Channel<T>;
+  /** Publish to a channel without subscribing to it (as {@link Channel.publish}). */
+  publish(channel: string, data: unknown): SendResult;
   /** Leave every channel, stop refreshing and unhook from the client. */
   stop(): void;
 }
@@ -189,7 +191,7 @@ export const channels = <In extends Message, Out>(
         },
         onChange: (h) => listen(l, 'p', h),
       },
-      publish: (data) => out('publish', { channel: name, data }),
+      publish: (data) => api.publish(name, data),
       unsubscribe() {
         if (subs.get(name) !== ch) return;
         subs.delete(name);
@@ -280,6 +282,7 @@ export const channels = <In extends Message, Out>(
       }
       return ch as Channel as Channel<never>;
     },
+    publish: (channel, data) => out('publish', { channel, data }),
     stop() {
       for (const ch of [...subs.values()]) ch.unsubscribe();
       removePlugin();

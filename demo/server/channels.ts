@@ -1,0 +1,209 @@
+/**
+ * The server side of `resilient-ws/channels` (docs/channels.md): `sub`/`unsub`/`publish`/
+ * `reauth` from each connection, the channel events of the store to the local subscribers,
+ * presence with a grace period, channel authorization from the token's user, and limits.
+ */
+import type { ChannelStore, Member } from './channels-store';
+import { TOUCH_MS } from './channels-store';
+import { closeConn, sendError, sendRaw } from './conn';
+import type { tokens as makeTokens } from './tokens';
+import type { Conn, ConnectionInfo, Ctx } from './types';
+
+/** Limits and timings of the channels of one instance. */
+export interface ChannelLimits {
+  /** A member whose connection closed is announced as gone after this long, unless it is back, ms. Default 5000. */
+  graceMs?: number;
+  /** Channels one connection may hold. Default 32. */
+  maxPerConnection?: number;
+  /** Distinct channels this instance serves at once. Default 10 000. */
+  maxChannels?: number;
+  /** Largest publication (`data` as JSON), bytes. Default 8192. */
+  maxData?: number;
+}
+
+/** What the channel frames of one connection need. */
+export interface Channels {
+  /** Handles `sub`, `unsub`, `publish` (with its delivery id) and `reauth`. */
+  handle(c: Conn, msg: Record<string, unknown>, id?: string): Promise<void>;
+  close(): void;
+}
+
+const NAME = /^[\w.:-]{1,64}$/;
+
+/** Why `user` may not use `channel`, or undefined: the authorization rule of the reference server. */
+export function refusal(user: string | undefined, channel: unknown): string | undefined {
+  if (typeof channel !== 'string' || !NAME.test(channel)) return 'invalid channel name';
+  if (channel === 'forbidden' || channel.startsWith('forbidden:')) return 'not permitted';
+  const owner = /^private:([^:]+)/.exec(channel)?.[1];
+  if (owner !== undefined && owner !== user) return 'not permitted';
+  return undefined;
+}
+
+interface Sub {
+  client: string;
+  epoch?: string;
+  last: number;
+  /** while the subscribe read waits for the store, this channel's events wait here, in order */
+  held?: string[];
+}
+
+/** The channels of one instance, on `store`. */
+export function channels(
+  ctx: Ctx,
+  store: ChannelStore,
+  tokens: ReturnType<typeof makeTokens>,
+  limits: ChannelLimits = {},
+): Channels {
+  const { graceMs = 5000, maxPerConnection = 32, maxChannels = 10_000, maxData = 8192 } = limits;
+  const subs = new Map<ConnectionInfo, { c: Conn; subs: Map<string, Sub> }>();
+  const local = new Map<string, Set<Conn>>();
+  const leaving = new Set<NodeJS.Timeout>();
+  const owner = (c: Conn): string => `${ctx.bus.instance}/${c.info.id}`;
+
+  const deliver = (c: Conn, s: Sub, frame: string, pos?: { epoch: string; offset: number }): void => {
+    if (pos) {
+      if (pos.epoch === s.epoch && pos.offset <= s.last) return;
+      s.epoch = pos.epoch;
+      s.last = pos.offset;
+    }
+    sendRaw(c, frame);
+  };
+  store.onEvent((channel, frame) => {
+    const set = local.get(channel);
+    if (set === undefined) return;
+    const pos = frame.startsWith('{"type":"pub"')
+      ? (JSON.parse(frame) as { epoch: string; offset: number })
+      : undefined;
+    for (const c of set) {
+      const s = subs.get(c.info)?.subs.get(channel);
+      if (s?.held) s.held.push(frame);
+      else if (s) deliver(c, s, frame, pos);
+    }
+  });
+
+  const drop = (c: Conn, channel: string): Sub | undefined => {
+    const s = subs.get(c.info)?.subs.get(channel);
+    subs.get(c.info)?.subs.delete(channel);
+    const set = local.get(channel);
+    set?.delete(c);
+    if (set?.size === 0) local.delete(channel);
+    return s;
+  };
+
+  const onClose = (info: ConnectionInfo): void => {
+    const mine = subs.get(info);
+    if (mine === undefined) return;
+    subs.delete(info);
+    for (const [channel, s] of mine.subs) {
+      drop(mine.c, channel);
+      // a reconnect within the grace takes the member over (a new owner): then this does nothing
+      const t = setTimeout(() => {
+        leaving.delete(t);
+        store.leave(channel, s.client, owner(mine.c)).catch((e) => ctx.log('leave:', e));
+      }, graceMs);
+      t.unref();
+      leaving.add(t);
+    }
+  };
+  ctx.events.on('close', onClose);
+
+  const touch = setInterval(() => {
+    const held: Array<{ channel: string; client: string; owner: string }> = [];
+    for (const { c, subs: m } of subs.values())
+      for (const [channel, s] of m) held.push({ channel, client: s.client, owner: owner(c) });
+    store.touch(held).catch((e) => ctx.log('touch:', e));
+  }, TOUCH_MS);
+  touch.unref();
+
+  async function subscribe(c: Conn, msg: Record<string, unknown>): Promise<void> {
+    const channel = msg.channel as string;
+    const no = (reason: string): void => sendRaw(c, JSON.stringify({ type: 'sub_error', channel, reason }));
+    const why = refusal(c.info.user, msg.channel);
+    if (why) return no(why);
+    const client = msg.client;
+    if (typeof client !== 'string' || client.length < 1 || client.length > 64)
+      return no('client must be a short string');
+    let mine = subs.get(c.info);
+    if (mine === undefined) subs.set(c.info, (mine = { c, subs: new Map() }));
+    let s = mine.subs.get(channel);
+    if (s === undefined) {
+      if (mine.subs.size >= maxPerConnection) return no(`too many channels (at most ${maxPerConnection})`);
+      if (!local.has(channel) && local.size >= maxChannels) return no('too many channels on this server');
+      s = { client, last: 0 };
+      mine.subs.set(channel, s);
+      const set = local.get(channel) ?? new Set<Conn>();
+      set.add(c);
+      local.set(channel, set);
+    }
+    s.held = []; // from now on, nothing of this channel overtakes the replay
+    const since =
+      typeof msg.epoch === 'string' && typeof msg.offset === 'number' && Number.isFinite(msg.offset)
+        ? { epoch: msg.epoch, offset: msg.offset }
+        : undefined;
+    const member: Member = { client, user: c.info.user ?? '' };
+    await store.join(channel, member, owner(c));
+    const read = await store.read(channel, since);
+    const members = await store.members(channel);
+    if (c.closing || mine.subs.get(channel) !== s) return;
+    sendRaw(
+      c,
+      JSON.stringify({
+        type: 'subscribed',
+        channel,
+        epoch: read.epoch,
+        offset: read.offset,
+        recovered: read.recovered,
+        members,
+      }),
+    );
+    for (const frame of read.pubs) sendRaw(c, frame);
+    s.epoch = read.epoch;
+    s.last = read.offset;
+    const held = s.held;
+    s.held = undefined;
+    for (const frame of held) {
+      const pos = frame.startsWith('{"type":"pub"')
+        ? (JSON.parse(frame) as { epoch: string; offset: number })
+        : undefined;
+      deliver(c, s, frame, pos);
+    }
+  }
+
+  return {
+    async handle(c, msg, id) {
+      switch (msg.type) {
+        case 'sub':
+          return subscribe(c, msg);
+        case 'unsub': {
+          const s = typeof msg.channel === 'string' ? drop(c, msg.channel) : undefined;
+          if (s) await store.leave(msg.channel as string, s.client, owner(c));
+          return;
+        }
+        case 'publish': {
+          const why = refusal(c.info.user, msg.channel);
+          if (why) return sendError(c, `publish: ${why}`);
+          const data = JSON.stringify(msg.data ?? null);
+          if (data.length > maxData) return sendError(c, `publish: data over ${maxData} bytes`);
+          await store.publish(msg.channel as string, msg.data ?? null, id);
+          return;
+        }
+        case 'reauth': {
+          const token = msg.token;
+          const check = typeof token === 'string' ? tokens.check(token) : { ok: false as const, reason: 'no token' };
+          if (!check.ok || check.user !== c.info.user) {
+            ctx.log(`#${c.info.id} reauth refused`);
+            return closeConn(c, 4002, check.ok ? 'another user' : check.reason);
+          }
+          ctx.events.emit('reauth', c.info, check.expiresAt);
+          sendRaw(c, JSON.stringify({ type: 'reauthed', expiresAt: check.expiresAt }));
+          return;
+        }
+      }
+    },
+    close() {
+      clearInterval(touch);
+      for (const t of leaving) clearTimeout(t);
+      ctx.events.off('close', onClose);
+    },
+  };
+}
