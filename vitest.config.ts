@@ -12,12 +12,18 @@ const alias = {
   'resilient-ws': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
 };
 
+// The source's development-only code (`__DEV__`, see src/env.d.ts) runs in the tests. A new
+// object for each config: vitest moves the entries out of the object it is given.
+const dev = () => ({ __DEV__: 'true' });
+
 export default defineConfig({
   resolve: { alias },
+  define: dev(),
   test: {
     projects: [
       {
         resolve: { alias },
+        define: dev(),
         test: {
           name: 'unit',
           environment: 'happy-dom',
@@ -27,6 +33,7 @@ export default defineConfig({
       },
       {
         resolve: { alias },
+        define: dev(),
         test: {
           name: 'integration',
           environment: 'node',
@@ -35,6 +42,7 @@ export default defineConfig({
         },
       },
       {
+        define: dev(),
         // The BUILT package as a consumer gets it: no alias to src, and dist/ externalized so
         // Node itself loads it (and resolves the `resilient-ws` self-reference through `exports`).
         test: {
@@ -46,6 +54,16 @@ export default defineConfig({
         },
       },
       {
+        // The docs: links, figures, and the README's quick start and examples run as written.
+        test: {
+          name: 'docs',
+          environment: 'node',
+          include: ['test/docs/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        define: dev(),
         test: {
           name: 'browser',
           environment: 'node',

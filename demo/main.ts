@@ -6,6 +6,8 @@
  *                    [--endpoints ws://…/ws,ws://…/ws]      (the cluster's endpoints, for the pages)
  *                    [--quiet]                              (no log line per connection)
  *                    [--no-replay]                          (no history on join)
+ *                    [--allowed-hosts a.example,b.example]  (names besides localhost and --host)
+ *                    [--chaos]                              (serve POST /chaos/*: demo-only)
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -37,6 +39,8 @@ async function main(): Promise<void> {
   const host = argValue('host') ?? '127.0.0.1';
   const redis = argValue('redis') ?? process.env.REDIS_URL;
   const endpoints = argValue('endpoints')?.split(',').filter(Boolean) ?? [];
+  const chaos = process.argv.includes('--chaos');
+  const allowedHosts = argValue('allowed-hosts')?.split(',').filter(Boolean);
   const server = await startDemoServer({
     port,
     host,
@@ -44,6 +48,8 @@ async function main(): Promise<void> {
     redis: redis || undefined,
     endpoints,
     quiet: process.argv.includes('--quiet'),
+    chaos,
+    allowedHosts,
   });
   const urls = endpoints.length > 0 ? `?urls=${endpoints.join(',')}` : '';
 
@@ -63,7 +69,7 @@ resilient-ws demo
   bus:                          ${redis ? `Redis ${redis} (instance ${server.instance})` : 'in-process'}
 
   tokens: demo-token, alice, bob — or a short-lived one from ${server.url}/token?ttl=20
-  chaos:  POST ${server.url}/chaos/drop | /chaos/stall | /chaos/restart?down=3000
+  chaos:  ${chaos ? `POST ${server.url}/chaos/drop | /chaos/stall | /chaos/restart?down=3000` : "off (start with --chaos for the pages' Drop, Stall and Restart buttons)"}
   stats:  ${server.url}/stats
 `);
   for (const [file, cmd] of missing)

@@ -23,6 +23,13 @@ export interface Replay {
   newest: number;
 }
 
+/** A client message id and whose it is: ids are deduplicated per user, then per client session. */
+export interface Dedupe {
+  /** The authenticated user (never the display name). */
+  user: string;
+  id: string;
+}
+
 /** A chat line before the log gives it its id. */
 export type ChatDraft = Omit<ChatMsg, 'id' | 'type' | 'replay'>;
 
@@ -37,9 +44,9 @@ export interface Bus {
   /**
    * Append a chat line to its room's log, giving it the next id, and publish it — one atomic
    * step, so ids and delivery order agree on every instance. With `dedupeId`, a line whose id
-   * was appended before is dropped: the result is `undefined`.
+   * was appended before (by the same user) is dropped: the result is `undefined`.
    */
-  post(draft: ChatDraft, dedupeId?: string): Promise<ChatMsg | undefined>;
+  post(draft: ChatDraft, dedupe?: Dedupe): Promise<ChatMsg | undefined>;
   /** The room's last `last` lines, oldest first (the history a `join` shows). */
   history(room: string, last: number): Promise<ChatMsg[]>;
   /**
@@ -49,15 +56,15 @@ export interface Bus {
    */
   replay(room: string | undefined, afterId: number | null): Promise<Replay>;
   /**
-   * True the first time a client message id is seen (cluster-wide), false for a repeat. The
-   * last {@link SEEN_PER_SESSION} ids of each client session (what precedes an id's last `.`)
-   * are remembered.
+   * True the first time a user's client message id is seen (cluster-wide), false for a repeat.
+   * The last {@link SEEN_PER_SESSION} ids of each client session (what precedes an id's last
+   * `.`) of each user are remembered: another user's ids never collide with them.
    */
-  firstSeen(id: string): Promise<boolean>;
+  firstSeen(d: Dedupe): Promise<boolean>;
   /** Publish this instance's room members (room → names). */
   setPresence(rooms: Record<string, string[]>): void;
-  /** Names in a room on the other instances. */
-  remoteMembers(room: string): string[];
+  /** Names in a room (no room: in every room) on the other instances. */
+  remoteMembers(room?: string): string[];
   /** The key that signs tokens, the same on every instance. */
   secret(): Promise<string>;
   close(): Promise<void>;
@@ -73,6 +80,9 @@ const SESSIONS = 10_000;
 /** The session part of a client id: everything before its last `.`. */
 export const sessionOf = (id: string): string => id.slice(0, Math.max(0, id.lastIndexOf('.')));
 
+/** One user's client session, as a key: `<length of user>:<user>:<session>`, so no two pairs meet. */
+export const sessionKey = (d: Dedupe): string => `${d.user.length}:${d.user}:${sessionOf(d.id)}`;
+
 /** The in-process bus: one instance, nothing to share, no dependency. `logSize`: lines kept per room. */
 export function memoryBus(opts: { logSize?: number } = {}): Bus {
   const logSize = opts.logSize ?? LOG_SIZE;
@@ -85,8 +95,8 @@ export function memoryBus(opts: { logSize?: number } = {}): Bus {
   /** newest id of any room log forgotten to bound memory: a resume from before it may have a gap */
   let forgotten = 0;
 
-  const remember = (id: string): boolean => {
-    const session = sessionOf(id);
+  const remember = ({ user, id }: Dedupe): boolean => {
+    const session = sessionKey({ user, id });
     const ids = sessions.get(session) ?? new Set<string>();
     sessions.delete(session); // re-inserted last: the most recently active
     sessions.set(session, ids);
@@ -106,8 +116,8 @@ export function memoryBus(opts: { logSize?: number } = {}): Bus {
       handlers.push(h);
     },
     publish: async (e) => emit(e),
-    post: async (draft, dedupeId) => {
-      if (dedupeId !== undefined && !remember(dedupeId)) return undefined;
+    post: async (draft, dedupe) => {
+      if (dedupe !== undefined && !remember(dedupe)) return undefined;
       const msg: ChatMsg = { type: 'chat', id: nextId++, ...draft };
       let log = logs.get(draft.room);
       if (log === undefined) {
@@ -131,7 +141,7 @@ export function memoryBus(opts: { logSize?: number } = {}): Bus {
       const after = Math.max(afterId ?? Number.POSITIVE_INFINITY, floor);
       return { lines: log?.lines.filter((m) => m.id > after) ?? [], floor, newest: nextId - 1 };
     },
-    firstSeen: async (id) => remember(id),
+    firstSeen: async (d) => remember(d),
     setPresence: () => {},
     remoteMembers: () => [],
     secret: async () => key,

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
-import { SEEN_PER_SESSION, sessionOf } from './bus';
+import { type Dedupe, SEEN_PER_SESSION, sessionKey } from './bus';
 
 /** A member as the clients see it. */
 export interface Member {
@@ -29,8 +29,8 @@ export interface Read {
 export interface ChannelStore {
   /** Every channel event, from every instance, as the client frame (publications in offset order). */
   onEvent(handler: (channel: string, frame: string) => void): void;
-  /** Append to the channel's stream and publish; with `dedupeId`, a repeat returns false and changes nothing. */
-  publish(channel: string, data: unknown, dedupeId?: string): Promise<boolean>;
+  /** Append to the channel's stream and publish; with `dedupe` (a user's message id), a repeat returns false and changes nothing. */
+  publish(channel: string, data: unknown, dedupe?: Dedupe): Promise<boolean>;
   /** The subscribe read: the stream's position and, when `since` is recoverable, what came after it. */
   read(channel: string, since?: { epoch: string; offset: number }): Promise<Read>;
   /** Add (or take over, for a reconnect) a member; `owner` names the connection. A new member is announced. */
@@ -93,8 +93,9 @@ export function memoryChannels(opts: StoreOptions = {}): ChannelStore {
     if (streams.size > max) streams.delete(streams.keys().next().value as string);
     return s;
   };
-  const firstSeen = (id: string): boolean => {
-    const session = sessionOf(id);
+  const firstSeen = (d: Dedupe): boolean => {
+    const session = sessionKey(d);
+    const id = d.id;
     const ids = seen.get(session) ?? new Set<string>();
     seen.delete(session);
     seen.set(session, ids);
@@ -108,8 +109,8 @@ export function memoryChannels(opts: StoreOptions = {}): ChannelStore {
     onEvent: (h) => {
       handlers.push(h);
     },
-    publish: async (channel, data, dedupeId) => {
-      if (dedupeId !== undefined && !firstSeen(dedupeId)) return false;
+    publish: async (channel, data, dedupe) => {
+      if (dedupe !== undefined && !firstSeen(dedupe)) return false;
       const s = stream(channel);
       const frame = pubFrame(channel, s.epoch, ++s.offset, JSON.stringify(data));
       s.log.push({ offset: s.offset, frame });
@@ -260,17 +261,17 @@ export async function redisChannels(
     onEvent: (h) => {
       handlers.push(h);
     },
-    publish: async (channel, data, dedupeId) =>
+    publish: async (channel, data, dedupe) =>
       (await run(
         PUBLISH,
-        [k(channel, 'meta'), k(channel, 'log'), `${prefix}seen:${sessionOf(dedupeId ?? '')}`],
+        [k(channel, 'meta'), k(channel, 'log'), dedupe ? `${prefix}seen:${sessionKey(dedupe)}` : `${prefix}seen:`],
         [
           JSON.stringify(channel),
           JSON.stringify(data),
           topic(channel),
           history,
           idle,
-          dedupeId ?? '',
+          dedupe?.id ?? '',
           String(SEEN_PER_SESSION),
           '86400000',
           newEpoch(),

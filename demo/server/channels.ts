@@ -9,18 +9,6 @@ import { closeConn, sendError, sendRaw } from './conn';
 import type { tokens as makeTokens } from './tokens';
 import type { Conn, ConnectionInfo, Ctx } from './types';
 
-/** Limits and timings of the channels of one instance. */
-export interface ChannelLimits {
-  /** A member whose connection closed is announced as gone after this long, unless it is back, ms. Default 5000. */
-  graceMs?: number;
-  /** Channels one connection may hold. Default 32. */
-  maxPerConnection?: number;
-  /** Distinct channels this instance serves at once. Default 10 000. */
-  maxChannels?: number;
-  /** Largest publication (`data` as JSON), bytes. Default 8192. */
-  maxData?: number;
-}
-
 /** What the channel frames of one connection need. */
 export interface Channels {
   /** Handles `sub`, `unsub`, `publish` (with its delivery id) and `reauth`. */
@@ -48,13 +36,13 @@ interface Sub {
 }
 
 /** The channels of one instance, on `store`. */
-export function channels(
-  ctx: Ctx,
-  store: ChannelStore,
-  tokens: ReturnType<typeof makeTokens>,
-  limits: ChannelLimits = {},
-): Channels {
-  const { graceMs = 5000, maxPerConnection = 32, maxChannels = 10_000, maxData = 8192 } = limits;
+export function channels(ctx: Ctx, store: ChannelStore, tokens: ReturnType<typeof makeTokens>): Channels {
+  const {
+    presenceGraceMs: graceMs,
+    channelsPerConnection: maxPerConnection,
+    maxChannels,
+    maxPublish: maxData,
+  } = ctx.limits;
   const subs = new Map<ConnectionInfo, { c: Conn; subs: Map<string, Sub> }>();
   const local = new Map<string, Set<Conn>>();
   const leaving = new Set<NodeJS.Timeout>();
@@ -184,7 +172,11 @@ export function channels(
           if (why) return sendError(c, `publish: ${why}`);
           const data = JSON.stringify(msg.data ?? null);
           if (data.length > maxData) return sendError(c, `publish: data over ${maxData} bytes`);
-          await store.publish(msg.channel as string, msg.data ?? null, id);
+          await store.publish(
+            msg.channel as string,
+            msg.data ?? null,
+            id === undefined ? undefined : { user: c.info.user ?? '', id },
+          );
           return;
         }
         case 'reauth': {

@@ -43,7 +43,8 @@
  *                                            repeat of an id already handled — on any instance —
  *                                            (the client re-sends what was in flight when a
  *                                            connection died) is acked and not handled again. The
- *                                            last 1000 ids of each client session are remembered.
+ *                                            last 1000 ids of each client session are remembered,
+ *                                            per user: another user's ids never count as repeats.
  *   → `{type:'resume', lastId}`            ← `{type:'resumed', lastId: X}`, then the current room's
  *                                            chat messages with `id > X` from the shared log (what
  *                                            this client missed), then live lines — which wait
@@ -70,9 +71,10 @@
  *   → `{type:'request', requestId, op:'time'|'who'}`
  *   ← `{type:'reply', requestId, time}` / `{type:'reply', requestId, users}` (the room's members)
  *
- * Security (the usual checklist for a WebSocket server): `Origin` is checked on upgrade (by default the server's
- * own host and localhost / 127.0.0.1 / [::1] on any port; no `Origin` — a non-browser
- * client — is allowed; anything else → HTTP 403); `maxPayload` 64 KiB (larger → close 1009);
+ * Security (the usual checklist for a WebSocket server; docs/security.md has them all): `Host` is
+ * checked on every request against the configured names (`allowedHosts`: localhost, 127.0.0.1,
+ * [::1], `host`), `Origin` on upgrade (by default an allowed host name on any port; no `Origin` —
+ * a non-browser client — is allowed; anything else → HTTP 403); `maxPayload` 64 KiB (larger → close 1009);
  * a token bucket per connection (50 messages/s, burst 50): over it → `{type:'error',
  * message:'rate limit'}` and the message is dropped, far over it (more than 2 × the rate
  * dropped within a second) → close 1008; auth timeout; protocol-level pings every 30 s reap
@@ -86,11 +88,14 @@
  *                          `dist/` (the `<script>` build)
  *   GET  /token?ttl=s      `{token, expiresAt, user}` — a short-lived token
  *   GET  /stats            `{connections, authenticated, stalled, totalConnections, ...}`
- *   POST|GET /chaos/drop          terminate every connection abruptly (no close frame)
- *   POST|GET /chaos/stall         every current connection goes half-open: the server stops
- *                                 reading and writing but keeps the TCP socket open
- *   POST|GET /chaos/restart?down=ms  close every connection (1012) and refuse upgrades
- *                                 (socket destroyed) for `down` ms (default 3000)
+ *   Only with the `chaos` option (demo-only; 404 otherwise), POST only, same-origin or no `Origin`:
+ *   POST /chaos/drop          terminate every connection abruptly (no close frame)
+ *   POST /chaos/stall         every current connection goes half-open: the server stops
+ *                             reading and writing but keeps the TCP socket open
+ *   POST /chaos/restart?down=ms  close every connection (1012) and refuse upgrades
+ *                             (socket destroyed) for `down` ms (default 3000)
+ *
+ * What must never face the internet, and every limit: docs/security.md.
  */
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
@@ -100,7 +105,9 @@ import { type Bus, memoryBus } from './bus';
 import { channels as makeChannels } from './channels';
 import { memoryChannels, redisChannels } from './channels-store';
 import { chaos as makeChaos } from './chaos';
+import { hostChecks } from './hosts';
 import { httpHandler, listen } from './http';
+import { resolveLimits } from './limits';
 import { messages } from './messages';
 import { startPrices } from './prices';
 import { redisBus } from './redis-bus';
@@ -111,6 +118,7 @@ import { upgrades } from './upgrade';
 
 export type { Bus, ChatDraft, RoomEvent } from './bus';
 export { memoryBus } from './bus';
+export { DEFAULT_LIMITS, type Limits } from './limits';
 export { redisBus } from './redis-bus';
 export { DEMO_TOKENS } from './tokens';
 export type { ConnectionInfo, DemoServer, DemoServerEvents, DemoServerOptions, ReceivedFrame } from './types';
@@ -119,31 +127,35 @@ export type { ConnectionInfo, DemoServer, DemoServerEvents, DemoServerOptions, R
 export async function startDemoServer(opts: DemoServerOptions = {}): Promise<DemoServer> {
   const host = opts.host ?? '127.0.0.1';
   const quiet = opts.quiet ?? false;
-  const rate = opts.rateLimit ?? 50;
+  const limits = resolveLimits({
+    ...opts.limits,
+    authTimeoutMs: opts.authTimeoutMs ?? opts.limits?.authTimeoutMs,
+    rateLimit: opts.rateLimit ?? opts.limits?.rateLimit,
+  });
+  const rate = limits.rateLimit;
   const startedAt = Date.now();
   const log = (...args: unknown[]): void => {
     if (!quiet) console.log('[demo]', ...args);
   };
   const bus: Bus = opts.bus ?? (opts.redis ? await redisBus({ url: opts.redis, log }) : memoryBus());
-  const ctx: Ctx = { log, events: new EventEmitter<DemoServerEvents>(), conns: new Set<Conn>(), bus };
+  const ctx: Ctx = { log, events: new EventEmitter<DemoServerEvents>(), conns: new Set<Conn>(), bus, limits };
   const received: ReceivedFrame[] = [];
   let closed = false;
 
+  const hosts = hostChecks(host, opts.allowedHosts, opts.allowedOrigins);
   const tokens = makeTokens(opts.secret ?? (await bus.secret()));
   const rooms = makeRooms(ctx, { replay: opts.replay ?? false });
-  const store =
-    opts.redis && !opts.bus
-      ? await redisChannels({ url: opts.redis, log, ...opts.channels })
-      : memoryChannels(opts.channels);
-  const chans = makeChannels(ctx, store, tokens, opts.channels);
+  const kept = { history: limits.channelHistory, idleMs: limits.channelIdleMs, maxChannels: limits.maxChannels };
+  const store = opts.redis && !opts.bus ? await redisChannels({ url: opts.redis, log, ...kept }) : memoryChannels(kept);
+  const chans = makeChannels(ctx, store, tokens);
   const chaos = makeChaos(ctx, opts.stallReapMs ?? 120_000);
   const stopPrices = startPrices(ctx.conns, opts.priceIntervalMs ?? 500);
   const door = upgrades(ctx, {
     rooms,
     onFrame: messages(ctx, { rooms, channels: chans, tokens, rate, received }),
     isDown: () => chaos.down || closed,
-    allowedOrigins: opts.allowedOrigins,
-    authTimeoutMs: opts.authTimeoutMs ?? 10_000,
+    hosts,
+    authTimeoutMs: limits.authTimeoutMs,
     rate,
   });
 
@@ -159,15 +171,15 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     assetsDir: opts.assetsDir,
     libDir: opts.libDir,
     endpoints: opts.endpoints ?? [],
-    allowedOrigins: opts.allowedOrigins,
-    chaos,
+    hosts,
+    chaos: opts.chaos === true ? chaos : undefined,
     connections: () => ctx.conns.size,
     issueToken: tokens.issue,
     stats,
   });
   let server: Server;
   try {
-    server = await listen({ host, port: opts.port ?? 0, onRequest, onUpgrade: door.onUpgrade, log });
+    server = await listen({ host, port: opts.port ?? 0, onRequest, onUpgrade: door.onUpgrade, log, limits });
   } catch (err) {
     door.close();
     stopPrices();

@@ -11,15 +11,15 @@
  *   is known (max-deleted-entry-id), so a resume from before it reports a gap.
  * - `<prefix>seq`: one counter for chat ids, so ids increase across rooms, instances and
  *   restarts of any instance.
- * - `<prefix>seen:<session>` (a day after its last use): the last 1000 client message ids of
- *   each client session, so a message re-sent to another instance after a failover is not
+ * - `<prefix>seen:<user length>:<user>:<session>` (a day after its last use): the last 1000
+ *   client message ids of each client session of each user, so a message re-sent to another instance after a failover is not
  *   handled twice.
  * - `<prefix>secret`: the key that signs tokens, set once by whichever instance comes first.
  */
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import type { ChatMsg } from '../protocol';
-import { type Bus, type RoomEvent, SEEN_PER_SESSION, sessionOf } from './bus';
+import { type Bus, type Dedupe, type RoomEvent, SEEN_PER_SESSION, sessionKey } from './bus';
 import { LOG_SIZE } from './types';
 
 /** How long a client session's ids are remembered after its last message, ms. */
@@ -93,7 +93,7 @@ export async function redisBus(opts: RedisBusOptions): Promise<Bus> {
   const prefix = opts.prefix ?? 'rws:';
   const log = opts.log ?? (() => {});
   const logSize = opts.logSize ?? LOG_SIZE;
-  const sessionKey = (id: string): string => `${prefix}seen:${sessionOf(id)}`;
+  const seenKey = (d: Dedupe): string => `${prefix}seen:${sessionKey(d)}`;
   const instance = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const cmd = createClient({ url: opts.url });
   const sub = cmd.duplicate();
@@ -146,7 +146,7 @@ export async function redisBus(opts: RedisBusOptions): Promise<Bus> {
     publish: async (e) => {
       await cmd.publish(roomsChannel, JSON.stringify(e));
     },
-    post: async (draft, dedupeId) => {
+    post: async (draft, dedupe) => {
       const tail = JSON.stringify(draft);
       const id = (await cmd.sendCommand([
         'EVAL',
@@ -154,13 +154,13 @@ export async function redisBus(opts: RedisBusOptions): Promise<Bus> {
         '3',
         `${prefix}seq`,
         `${prefix}log:${draft.room}`,
-        sessionKey(dedupeId ?? ''),
+        dedupe === undefined ? `${prefix}seen:` : seenKey(dedupe),
         '{"type":"chat","id":',
         `,${tail.slice(1)}`,
         `{"room":${JSON.stringify(draft.room)},"msg":`,
         roomsChannel,
         String(logSize),
-        dedupeId ?? '',
+        dedupe?.id ?? '',
         String(SEEN_PER_SESSION),
         String(SESSION_MS),
       ])) as number | null;
@@ -184,13 +184,13 @@ export async function redisBus(opts: RedisBusOptions): Promise<Bus> {
       ])) as [number, number, Entry[]];
       return { lines: room === undefined ? [] : parse(entries), floor, newest };
     },
-    firstSeen: async (id) =>
+    firstSeen: async (d) =>
       ((await cmd.sendCommand([
         'EVAL',
         SEEN,
         '1',
-        sessionKey(id),
-        id,
+        seenKey(d),
+        d.id,
         String(SEEN_PER_SESSION),
         String(SESSION_MS),
       ])) as number) === 1,
@@ -203,7 +203,7 @@ export async function redisBus(opts: RedisBusOptions): Promise<Bus> {
       const names: string[] = [];
       for (const [name, p] of others) {
         if (now - p.at > PRESENCE_STALE_MS) others.delete(name);
-        else names.push(...(p.rooms[room] ?? []));
+        else names.push(...(room === undefined ? Object.values(p.rooms).flat() : (p.rooms[room] ?? [])));
       }
       return names;
     },

@@ -13,7 +13,7 @@ export interface Rooms {
   join(c: Conn, room: string): Promise<void>;
   /** Leave the current room; `notifySelf` tells the connection too. */
   leave(c: Conn, notifySelf: boolean): void;
-  /** Post a chat line; `undefined` when `dedupeId` was handled before (anywhere). */
+  /** Post a chat line; `undefined` when this user's `dedupeId` was handled before (anywhere). */
   post(c: Conn, text: string, dedupeId?: string): Promise<ChatMsg | undefined>;
   /**
    * The resume handshake of `resilient-ws/delivery`, on the current room's shared log:
@@ -112,7 +112,10 @@ export function rooms(ctx: Ctx, opts: { replay: boolean }): Rooms {
     },
     leave,
     post: (c, text, dedupeId) =>
-      bus.post({ room: c.room as string, user: c.username, text, timestamp: Date.now() }, dedupeId),
+      bus.post(
+        { room: c.room as string, user: c.username, text, timestamp: Date.now() },
+        dedupeId === undefined ? undefined : { user: c.info.user as string, id: dedupeId },
+      ),
     resume: (c, lastId) =>
       readThenLive(c, async () => {
         const room = c.room;

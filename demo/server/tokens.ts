@@ -13,8 +13,16 @@ export const DEMO_TOKENS: ReadonlyMap<string, string> = new Map([
   ['bob', 'bob'],
 ]);
 
+/** Whether `name` is the user id of a token (a fixed one, or the `guest-xxxx` of a short-lived one). */
+export function isUserId(name: string): boolean {
+  for (const user of DEMO_TOKENS.values()) if (user === name) return true;
+  return /^guest-[0-9a-f]{4}$/.test(name);
+}
+
 /** What a token check finds. */
 export type TokenCheck = { ok: true; user: string; expiresAt?: number } | { ok: false; reason: string };
+
+const INVALID: TokenCheck = { ok: false, reason: 'invalid token' };
 
 /** Issue and verify tokens signed with `key`. */
 export function tokens(key: string): {
@@ -23,7 +31,7 @@ export function tokens(key: string): {
 } {
   const sign = (body: string): Buffer => createHmac('sha256', key).update(body).digest();
   return {
-    // `user`: a fresh token for the same user (a live refresh); default a new guest
+    // `user`: a fresh token for the same user (a live refresh); default a new guest (see isUserId)
     issue(ttlSeconds, user = `guest-${randomBytes(2).toString('hex')}`) {
       const expiresAt = Date.now() + Math.round(ttlSeconds * 1000);
       const body = Buffer.from(JSON.stringify({ u: user, e: expiresAt })).toString('base64url');
@@ -33,14 +41,13 @@ export function tokens(key: string): {
       const fixed = DEMO_TOKENS.get(token);
       if (fixed !== undefined) return { ok: true, user: fixed };
       const [body, sig, extra] = token.startsWith('tmp_') ? token.slice(4).split('.') : [];
-      const given = Buffer.from(sig ?? '', 'base64url');
-      const want = body === undefined ? undefined : sign(body);
-      if (extra !== undefined || want === undefined || given.length !== want.length || !timingSafeEqual(given, want))
-        return { ok: false, reason: 'invalid token' };
-      const { u, e } = JSON.parse(Buffer.from(body as string, 'base64url').toString('utf8')) as {
-        u: string;
-        e: number;
-      };
+      if (body === undefined || sig === undefined || extra !== undefined) return INVALID;
+      // One exact string: the signature's canonical base64url, compared in constant time —
+      // padding, `+/`, junk or other unused bits (which decode to the same bytes) do not match.
+      const given = Buffer.from(sig);
+      const want = Buffer.from(sign(body).toString('base64url'));
+      if (given.length !== want.length || !timingSafeEqual(given, want)) return INVALID;
+      const { u, e } = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { u: string; e: number };
       if (e <= Date.now()) return { ok: false, reason: 'token expired' };
       return { ok: true, user: u, expiresAt: e };
     },

@@ -6,8 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StatsResponse } from '../protocol';
 import type { Bus } from './bus';
-import type { ChannelLimits } from './channels';
-import type { StoreOptions } from './channels-store';
+import type { Limits } from './limits';
 
 /** Options of {@link startDemoServer}. */
 export interface DemoServerOptions {
@@ -21,21 +20,36 @@ export interface DemoServerOptions {
   assetsDir?: string;
   /** Served at `/dist/` (the library builds). Default the repository's `dist/`. */
   libDir?: string;
-  /** Default 10 000. */
+  /** Default 10 000 (also `limits.authTimeoutMs`; this one wins). */
   authTimeoutMs?: number;
+  /** The server's limits (sizes, timeouts, rooms); see `limits.ts` and docs/security.md. */
+  limits?: Partial<Limits>;
   /**
-   * Allowed `Origin`s on upgrade (and on chaos POSTs). Default: the server's own host and
-   * localhost / 127.0.0.1 / [::1] on any port. A list replaces the default (exact match);
-   * `'any'` disables the check. Requests without `Origin` are always allowed.
+   * Host names this server is reached by, checked against every request's `Host` (upgrades
+   * and HTTP; anything else → 403), so a DNS-rebound name is refused. Always allowed:
+   * localhost, 127.0.0.1, [::1] and `host` (for `0.0.0.0` / `::`, every local address); a list
+   * adds names (`'app.example.com'`); `'any'` disables the check. Ports are not compared.
+   */
+  allowedHosts?: string[] | 'any';
+  /**
+   * Allowed `Origin`s on upgrade (and on chaos POSTs). Default: `http(s)` origins whose host
+   * name is allowed (see `allowedHosts`), on any port. A list replaces the default (exact
+   * match); `'any'` disables the check. Requests without `Origin` are always allowed.
    */
   allowedOrigins?: string[] | 'any';
+  /**
+   * Serve the chaos controls over HTTP (`POST /chaos/drop|stall|restart`, same-origin or
+   * non-browser only). Demo-only: never on a server that faces the internet. The methods of the
+   * returned {@link DemoServer} (`drop()`, …) work either way. Default false (404).
+   */
+  chaos?: boolean;
   /** No console output. */
   quiet?: boolean;
   /** Send a room's last 20 chat messages (marked `replay: true`) on `join`. Default false. */
   replay?: boolean;
   /** Price tick period; 0 disables the stream. Default 500. */
   priceIntervalMs?: number;
-  /** Messages per second per connection (also the burst). Default 50. */
+  /** Messages per second per connection (also the burst). Default 50 (also `limits.rateLimit`; this one wins). */
   rateLimit?: number;
   /** A stalled connection is finally destroyed after this long. Default 120 000. */
   stallReapMs?: number;
@@ -53,12 +67,7 @@ export interface DemoServerOptions {
   secret?: string;
   /** WebSocket endpoints of the whole cluster, allowed in the pages' CSP `connect-src`. */
   endpoints?: string[];
-  /** Channels (`resilient-ws/channels`): history, idle expiry, presence grace and limits. */
-  channels?: ChannelOptions;
 }
-
-/** Options of the channels (see docs/channels.md). */
-export interface ChannelOptions extends StoreOptions, ChannelLimits {}
 
 /** One connection as the hooks see it. */
 export interface ConnectionInfo {
@@ -90,7 +99,7 @@ export interface DemoServerEvents {
   /** A live re-authentication was accepted: the new token's expiry (channels' `reauth`). */
   reauth: [info: ConnectionInfo, expiresAt: number | undefined];
   /** An upgrade was refused. */
-  rejected: [reason: 'path' | 'origin' | 'down', origin: string | undefined];
+  rejected: [reason: 'path' | 'host' | 'origin' | 'down', origin: string | undefined];
 }
 
 /** A running demo server. */
@@ -132,7 +141,9 @@ export interface Conn {
   authTimer: NodeJS.Timeout | undefined;
   stallTimer: NodeJS.Timeout | undefined;
   killTimer: NodeJS.Timeout | undefined;
-  /** token bucket (see `limits.ts`) */
+  /** unsent bytes beyond which it is closed as a slow reader (`limits.maxBufferedBytes`) */
+  maxBuffered: number;
+  /** token bucket (see `conn.ts`) */
   bucket: number;
   refilledAt: number;
   dropWindowStart: number;
@@ -149,11 +160,9 @@ export interface Ctx {
   events: EventEmitter<DemoServerEvents>;
   conns: Set<Conn>;
   bus: Bus;
+  limits: Readonly<Limits>;
 }
 
-export const MAX_PAYLOAD = 64 * 1024;
-export const MAX_NAME = 32;
-export const MAX_TEXT = 1000;
 /** Chat lines a `join` replays. */
 export const HISTORY = 20;
 /** Chat lines kept per room for `resume` (the replay log). */

@@ -173,11 +173,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
    */
   connect(): void {
     const s = this.state;
-    if (this._disposed)
-      throw new WebSocketClientError(
-        'DISPOSED',
-        typeof process < 'u' && process.env.NODE_ENV !== 'production' ? 'connect() after dispose()' : undefined,
-      );
+    if (this._disposed) throw new WebSocketClientError('DISPOSED', __DEV__ ? 'connect() after dispose()' : undefined);
     if (s === 'reconnecting') return this._open();
     if (s !== 'idle' && s !== 'closed') return;
     if (this._o.pageEvents)
@@ -187,6 +183,8 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
         offline: () => this._hb?.verify(),
         visible: () => this._wake(false),
         freeze: () => {
+          // what the socket still holds dies with it, as on any other close: back to the queue
+          this._back(false);
           this._teardown(1000);
           this._set('reconnecting');
         },
@@ -309,10 +307,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     if (!WS)
       return this._end(
         undefined,
-        new WebSocketClientError(
-          'NO_WEBSOCKET',
-          typeof process < 'u' && process.env.NODE_ENV !== 'production' ? 'set options.WebSocket' : undefined,
-        ),
+        new WebSocketClientError('NO_WEBSOCKET', __DEV__ ? 'set options.WebSocket' : undefined),
       );
     this._later(
       // a list: round it, one step per attempt after the first (see `url`)
@@ -382,7 +377,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
               new WebSocketClientError(
                 'HEARTBEAT_TIMEOUT',
                 `${e}: kept unchecked${
-                  typeof process < 'u' && process.env.NODE_ENV !== 'production'
+                  __DEV__
                     ? ', as this server may not answer pings: set heartbeat.message/isPong, anyMessage or false'
                     : ''
                 }`,
@@ -401,25 +396,22 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   private _receive(data: unknown): void {
     const { auth: a, heartbeat: h, typeKey } = this._o;
     // our own ping coming back (an echo server, a relay) is no message for the app, unless
-    // this server answers pings: then an equal frame is its own
-    if (data === this._ping && this._proven !== this._url) return;
+    // this server answers pings (then an equal frame is its own) or the app's `isPong` claims
+    // it (a relay's echo of our ping proves the whole path alive)
+    const echo = data === this._ping && this._proven !== this._url;
+    if (echo && !(h ? h.isPong : 0)) return;
     let msg: In;
     try {
       msg = this._o.deserialize(data) as In;
     } catch (e) {
       return this.report(new WebSocketClientError('PARSE_ERROR', undefined, data, e));
     }
+    if (echo && !(h as { isPong: (m: In) => boolean }).isPong(msg)) return;
     const type = (msg as Record<string, unknown> | null)?.[typeKey];
     if (typeof type !== 'string') {
       if (this._handlers.get('?')?.length) return this._emit('?', msg);
       return this.report(
-        new WebSocketClientError(
-          'INVALID_MESSAGE',
-          typeof process < 'u' && process.env.NODE_ENV !== 'production'
-            ? `no string "${typeKey}" (see on('?'))`
-            : undefined,
-          msg,
-        ),
+        new WebSocketClientError('INVALID_MESSAGE', __DEV__ ? `no string "${typeKey}" (see on('?'))` : undefined, msg),
       );
     }
     this._log('recv', type);
@@ -599,9 +591,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     }
     throw new WebSocketClientError(
       'SERIALIZE_ERROR',
-      cause || !(typeof process < 'u' && process.env.NODE_ENV !== 'production')
-        ? undefined
-        : 'serialize returned undefined',
+      cause || !__DEV__ ? undefined : 'serialize returned undefined',
       msg,
       cause,
     );
@@ -678,13 +668,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
 
   /** `send()` after `dispose()`, or a message `dispose()` dropped from the queue: reported. */
   private _gone(msg: Out): 'dropped' {
-    this.report(
-      new WebSocketClientError(
-        'DISPOSED',
-        typeof process < 'u' && process.env.NODE_ENV !== 'production' ? 'not sent' : undefined,
-        msg,
-      ),
-    );
+    this.report(new WebSocketClientError('DISPOSED', __DEV__ ? 'not sent' : undefined, msg));
     return 'dropped';
   }
 

@@ -48,11 +48,7 @@ export const checkUrl = (url: unknown): string => {
       if (/^(ws|http)s?:$/.test(u.protocol)) return u.href.replace(/^http/, 'ws');
     }
   } catch {}
-  throw invalid(
-    'url',
-    typeof process < 'u' && process.env.NODE_ENV !== 'production' && 'must be a ws(s)/http(s) URL',
-    url,
-  );
+  throw invalid('url', __DEV__ && 'must be a ws(s)/http(s) URL', url);
 };
 
 // In the defaults below, the default's kind is the rule for the user's value: a number must
@@ -137,8 +133,7 @@ const check = (name: string, d: unknown, v: unknown): void => {
 /** Fills `given` from `defaults`; in development, checks each value against its default's kind. */
 const fill = (given: object, defaults: Obj, path: string): Obj => {
   const out: Obj = {};
-  if (typeof process < 'u' && process.env.NODE_ENV !== 'production')
-    for (const k in given) if (!(k in defaults)) throw invalid(path + k, `is not an option${hint(path, k)}`);
+  if (__DEV__) for (const k in given) if (!(k in defaults)) throw invalid(path + k, `is not an option${hint(path, k)}`);
   for (const k in defaults) {
     const d = defaults[k];
     let v = (given as Obj)[k];
@@ -146,13 +141,12 @@ const fill = (given: object, defaults: Obj, path: string): Obj => {
       // reconnect / heartbeat / queue: an object, or false to turn it off; auth: absent means none
       if (v === false || (v === undefined && k === 'auth')) continue;
       v ??= {}; // absent or null: all defaults
-      if (typeof process < 'u' && process.env.NODE_ENV !== 'production' && typeof v !== 'object')
-        throw invalid(k, 'must be an object or false', v);
+      if (__DEV__ && typeof v !== 'object') throw invalid(k, 'must be an object or false', v);
       out[k] = fill(v as object, d as Obj, `${k}.`);
       continue;
     }
     if (v === undefined) v = d === OPTIONAL_FN ? undefined : d;
-    else if (typeof process < 'u' && process.env.NODE_ENV !== 'production') check(path + k, d, v);
+    else if (__DEV__) check(path + k, d, v);
     out[k] = v;
   }
   return out;
@@ -180,7 +174,7 @@ export const resolveOptions = <In, Out>(
   // the url, the option most often wrong, is checked in production too: entry by entry in a
   // list (an empty one fails as `[]` itself), a url function at each connect
   for (const u of Array.isArray(o.url) && o.url.length ? o.url : [o.url]) if (typeof u !== 'function') checkUrl(u);
-  if (typeof process < 'u' && process.env.NODE_ENV !== 'production') {
+  if (__DEV__) {
     if (o.auth && o.auth.message === undefined) throw invalid('auth.message', 'must be a message or a function');
     const policies = ['drop-oldest', 'drop-newest', 'throw'];
     if (o.queue && !policies.includes(o.queue.overflow))

@@ -1,4 +1,5 @@
 import { type ClientPlugin, type Message, type WebSocketClient, WebSocketClientError } from 'resilient-ws';
+import { checkOptions } from './check';
 
 /** Options of {@link tokenRefresh}. */
 export interface RefreshOptions {
@@ -27,6 +28,7 @@ export const tokenRefresh = <In extends Message, Out>(
   client: WebSocketClient<In, Out>,
   options: RefreshOptions = {},
 ): (() => void) => {
+  if (__DEV__) checkOptions('tokenRefresh', options, ['expiresAt', 'timeout']);
   const { auth: a, typeKey: t } = client.options;
   const m = a?.message;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -53,9 +55,7 @@ export const tokenRefresh = <In extends Message, Out>(
             client.report(
               new WebSocketClientError(
                 'AUTH_TIMEOUT',
-                typeof process < 'u' && process.env.NODE_ENV !== 'production'
-                  ? `no answer to reauth within ${timeout} ms: this server is not asked again`
-                  : undefined,
+                __DEV__ ? `no answer to reauth within ${timeout} ms: this server is not asked again` : undefined,
               ),
             );
           }, timeout);

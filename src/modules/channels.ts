@@ -6,6 +6,7 @@ import {
   WebSocketClientError,
 } from 'resilient-ws';
 import { type RefreshOptions, tokenRefresh } from './channels-refresh';
+import { checkOptions } from './check';
 
 /** Where a channel is: see {@link Channel.onStateChange}. */
 export type ChannelState = 'subscribing' | 'subscribed' | 'unsubscribed' | 'failed';
@@ -108,21 +109,12 @@ interface Frame {
   client: string;
 }
 
-const dev = () => typeof process < 'u' && process.env.NODE_ENV !== 'production';
 /** Adds `f` to a copy of the list (a dispatch running over the old one is undisturbed). */
 const listen = (o: Record<string, Fn[]>, k: string, f: Fn) => {
   o[k] = [...o[k]!, f];
   return () => {
     o[k] = o[k]!.filter((g) => g !== f);
   };
-};
-
-/** Throws `INVALID_OPTIONS` for an option `known` does not list (development only). */
-const check = (o: object | undefined, known: string[], what: string) => {
-  if (dev())
-    for (const k in o)
-      if (!known.includes(k))
-        throw new WebSocketClientError('INVALID_OPTIONS', `options.${k} is not a ${what} option (${known})`, o);
 };
 
 const all = new WeakMap<object, Channels>();
@@ -137,7 +129,7 @@ export const channels = <In extends Message, Out>(
 ): Channels => {
   const had = all.get(client);
   if (had) return had;
-  check(options, ['clientId', 'refresh'], 'channels');
+  if (__DEV__) checkOptions('channels', options, ['clientId', 'refresh']);
   const t = client.options.typeKey;
   const clientId = options.clientId ?? Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
   const subs = new Map<string, Sub>();
@@ -171,7 +163,7 @@ export const channels = <In extends Message, Out>(
   }
 
   const make = (name: string, o: SubscribeOptions = {}): Sub => {
-    check(o, ['onGap'], 'subscribe');
+    if (__DEV__) checkOptions('subscribe', o, ['onGap']);
     const l: Record<string, Fn[]> = { d: [], s: [], p: [] };
     const m = new Map<string, Member>();
     const change = (joined: Member[], left: Member[]) =>

@@ -1,4 +1,5 @@
 import { type ClientPlugin, type Message, type WebSocketClient, WebSocketClientError } from 'resilient-ws';
+import { checkOptions } from './check';
 
 /** Options of {@link outbox}. */
 export interface OutboxOptions {
@@ -73,6 +74,7 @@ const run = (db: IDBDatabase, fn: (s: IDBObjectStore) => void) =>
  * live in memory only, as without an outbox. `send()` never throws because of the outbox.
  */
 export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>, options: OutboxOptions): Outbox => {
+  if (__DEV__) checkOptions('outbox', options, ['name', 'ttl', 'delivery', 'indexedDB']);
   const { name, ttl = Infinity, delivery: d } = options;
   const { idKey = 'id', ackType = 'ack' } = d === true ? {} : d || {};
   const me = `${Math.random()}`;
@@ -167,7 +169,7 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
   const rx: ClientPlugin<In, Out> = {
     message(msg) {
       const m = msg as Record<string, unknown>;
-      if (d && m.type === ackType) for (const id of [m.ids ?? m.id].flat()) drop(id);
+      if (d && m[client.options.typeKey] === ackType) for (const id of [m.ids ?? m.id].flat()) drop(id);
       return undefined;
     },
   };

@@ -403,6 +403,64 @@ describe('outbox in Chromium', () => {
   });
 });
 
+describe('the back/forward cache in Chromium', () => {
+  it('frames the socket still held when the page entered the cache are sent after it comes back, in order', async () => {
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e));
+    // record what the first socket was handed, to tell which frames it still held
+    await page.addInitScript(() => {
+      const Native = window.WebSocket;
+      type Socket = InstanceType<typeof Native>;
+      const w = window as unknown as { first?: { ws: Socket; sent: string[] } };
+      window.WebSocket = class extends Native {
+        constructor(u: string | URL, p?: string | string[]) {
+          super(u, p);
+          if (w.first) return;
+          const rec = (w.first = { ws: this as Socket, sent: [] as string[] });
+          const send = this.send.bind(this);
+          this.send = (d: string) => {
+            rec.sent.push(d);
+            send(d);
+          };
+        }
+      };
+    });
+    await page.goto(base);
+    await page.waitForFunction(() => window.t?.client.state === 'open');
+    // the first connection reads nothing: what the page sends piles up in the kernel, then in Chromium
+    for (const ws of wss.clients) (ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    const N = 2000;
+    await page.evaluate((n) => {
+      const pad = 'z'.repeat(10_000);
+      for (let i = 1; i <= n; i++) window.t.client.send({ type: 'chat', n: i, pad });
+    }, N);
+    await new Promise((r) => setTimeout(r, 500)); // the kernel's buffers fill up
+    const first = await page.evaluate(() => {
+      const f = (window as unknown as { first: { ws: { bufferedAmount: number }; sent: string[] } }).first;
+      const buffered = f.ws.bufferedAmount;
+      window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+      return { buffered, sent: f.sent.map((d) => JSON.parse(d).n as number), bytes: f.sent.map((d) => d.length) };
+    });
+    for (const ws of wss.clients) ws.terminate(); // the connection is gone for good
+    await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true })));
+    await until(() => chats().some((f) => f.conn === 2 && f.msg.n === N), 20_000);
+    // what the first socket still held: its newest frames, counted back until they cover bufferedAmount
+    let k = first.sent.length;
+    for (let b = 0; b < first.buffered; ) b += first.bytes[--k]!;
+    const held = first.sent.slice(k);
+    const next = chats()
+      .filter((f) => f.conn === 2)
+      .map((f) => f.msg.n as number);
+    console.info(
+      `bfcache: ${first.sent.length} frames handed to the first socket, ${first.buffered} bytes (${held.length} frames) still in its buffer at pagehide; the next connection got ${next.length} from #${next[0]}`,
+    );
+    expect(held.length).toBeGreaterThan(0);
+    // every frame it held, then what waited in the queue: in order, none skipped
+    expect(next).toEqual(Array.from({ length: N - held[0]! + 1 }, (_, i) => held[0]! + i));
+    expect(await page.evaluate(() => window.t.errors)).toEqual([]);
+  });
+});
+
 describe('the demo pages', () => {
   it.each(['/', '/react.html'])('%s: chat sent while the server is down survives a reload', async (pagePath) => {
     const demo = await startDemoServer({ port: 0, quiet: true });

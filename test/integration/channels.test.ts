@@ -63,7 +63,7 @@ describe('channels on one server', () => {
   }, 60_000);
 
   it('a gap (history trimmed while away) is reported once, then the channel goes on live', async () => {
-    const s = await server({ channels: { history: 5 } });
+    const s = await server({ limits: { channelHistory: 5 } });
     const reader = keep(peer([s.wsUrl], ['room:a', 'room:b']));
     const writer = keep(peer([s.wsUrl], []));
     await until(() => [...reader.subs.values()].every((c) => c.state === 'subscribed'), 5000);
@@ -129,7 +129,7 @@ describe('channels on one server', () => {
 
 describe('presence on one server', () => {
   it('joins and leaves; a brief cut is not a leave; a closed page is gone within the grace', async () => {
-    const s = await server({ channels: { graceMs: 2000 } });
+    const s = await server({ limits: { presenceGraceMs: 2000 } });
     const a = keep(peer([s.wsUrl], ['lobby'], 'alice'));
     await until(() => a.subs.get('lobby')?.state === 'subscribed', 5000);
     const seen: Array<{ joined: string[]; left: string[]; at: number }> = [];

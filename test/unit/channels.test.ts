@@ -260,7 +260,9 @@ describe('channels: subscribing', () => {
 
   it('rejects unknown options in development, naming them', () => {
     const { client } = makeClient(srv.url, { autoConnect: false });
-    expect(() => channels(client, { clientID: 'x' } as never)).toThrow(/options\.clientID is not a channels option/);
+    expect(() => channels(client, { clientID: 'x' } as never)).toThrow(
+      /channels: options\.clientID is not an option; did you mean clientId\?/,
+    );
     expect(() => channels(client).subscribe('a', { ongap: () => {} } as never)).toThrow(/options\.ongap/);
     client.dispose();
   });

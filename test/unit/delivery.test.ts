@@ -359,3 +359,48 @@ describe('delivery: resume', () => {
     client.dispose();
   });
 });
+
+describe('delivery: the client’s typeKey', () => {
+  it('reads acks and `resumed` by the client’s typeKey, and sends `resume` with it', async () => {
+    const { client, errors } = makeClient(srv.url, { typeKey: 'kind', autoConnect: false });
+    const d = delivery(client, { resume: true });
+    const all = vi.fn();
+    client.on('*', all);
+    client.connect();
+    await tick();
+    expect(srv.frames).toEqual([{ kind: 'resume', lastId: null }]);
+    srv.push({ kind: 'resumed', lastId: 40, gap: true });
+    client.send({ kind: 'chat' } as never);
+    await tick();
+    const id = (srv.frames[1] as { id: string }).id;
+    expect(d.unacked).toBe(1);
+    srv.push({ kind: 'ack', id });
+    await tick();
+    expect(d.unacked).toBe(0);
+    expect(d.lastId).toBe(40);
+    expect(errors.map((e) => e.code)).toEqual(['RESUME_GAP']);
+    expect(all).not.toHaveBeenCalled(); // neither `resumed` nor the ack reaches a handler
+    client.dispose();
+  });
+});
+
+describe('delivery: option checks', () => {
+  it('refuses the removed `ttl` with INVALID_OPTIONS naming it and pointing to queue.ttl', () => {
+    const { client } = makeClient(srv.url, { autoConnect: false });
+    expect(() => delivery(client, { ttl: 5000 } as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/options\.ttl.*queue\.ttl/) }),
+    );
+    client.dispose();
+  });
+
+  it('refuses an unknown option, suggesting the nearest name', () => {
+    const { client } = makeClient(srv.url, { autoConnect: false });
+    expect(() => delivery(client, { maxUnacket: 5 } as never)).toThrow(
+      'INVALID_OPTIONS: delivery: options.maxUnacket is not an option; did you mean maxUnacked?',
+    );
+    expect(() => delivery(client, { colour: 1 } as never)).toThrow(
+      'INVALID_OPTIONS: delivery: options.colour is not an option',
+    );
+    client.dispose();
+  });
+});

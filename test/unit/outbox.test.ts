@@ -301,3 +301,32 @@ describe('outbox: with delivery', () => {
     expect(await stored()).toEqual([]); // acknowledged: forgotten in either order
   });
 });
+
+describe('outbox: the client’s typeKey', () => {
+  it('with delivery, forgets what an ack typed by the client’s typeKey acknowledges', async () => {
+    const { client, box } = load({ delivery: true }, { typeKey: 'kind' });
+    delivery(client);
+    await box.restored;
+    client.connect();
+    await tick();
+    for (const n of [1, 2]) client.send({ kind: 'chat', n } as never);
+    await tick();
+    await settle();
+    const ids = (srv.frames as { id: string }[]).map((f) => f.id);
+    expect((await stored()).map((r) => r.m.id)).toEqual(ids);
+    srv.push({ kind: 'ack', ids });
+    await tick();
+    await settle();
+    expect(await stored()).toEqual([]);
+  });
+});
+
+describe('outbox: option checks', () => {
+  it('refuses an unknown option with INVALID_OPTIONS, suggesting the nearest name', () => {
+    const made = makeClient<Message, Frame>(srv.url, { autoConnect: false });
+    clients.push(made.client);
+    expect(() => outbox(made.client, { name: 'chat', indexedDB: idb, delivry: true } as never)).toThrow(
+      'INVALID_OPTIONS: outbox: options.delivry is not an option; did you mean delivery?',
+    );
+  });
+});

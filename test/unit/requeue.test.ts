@@ -184,6 +184,29 @@ describe('frames a dying socket still held', () => {
     client.dispose();
   });
 
+  it.each([
+    ['while the connection is young', 0],
+    ['on a connection past 5 s', 6000],
+  ])('go back to the head of the queue when the page enters the back/forward cache (%s)', async (_, age) => {
+    const ws = fakeSockets();
+    const { client, errors } = makeClient(srv.url, { WebSocket: ws.WebSocket });
+    await tick(age + 1);
+    const first = ws.made[0]!;
+    for (let i = 0; i < 5; i++) client.send({ type: 'm', i });
+    first.bufferedAmount = frame(3).length + frame(4).length; // 0, 1 and 2 are out
+    const transition = (type: string) => window.dispatchEvent(Object.assign(new Event(type), { persisted: true }));
+    transition('pagehide');
+    expect(client.queued).toBe(2);
+    transition('pageshow');
+    await tick(10);
+    expect(ws.made[1]!.sent.map((d) => JSON.parse(d))).toEqual([
+      { type: 'm', i: 3 },
+      { type: 'm', i: 4 },
+    ]);
+    expect(errors).toEqual([]);
+    client.dispose();
+  });
+
   it('an empty buffer at death puts nothing back', async () => {
     const ws = fakeSockets();
     const { client } = makeClient(srv.url, { WebSocket: ws.WebSocket });
