@@ -296,18 +296,15 @@ export async function redisChannels(
       await leave(channel, client, owner, '');
     },
     members: async (channel) => {
-      const all = (await cmd.sendCommand(['HGETALL', k(channel, 'members')])) as string[];
+      const all = await cmd.hGetAll(k(channel, 'members'));
       const now = Date.now();
-      const out: Array<{ m: Member; at: number }> = [];
-      for (let i = 0; i < all.length; i += 2) {
-        const [, when, json] = (all[i + 1] as string).match(/^([^\n]*)\n(\d+)\n([\s\S]*)$/) ?? [];
-        if (now - Number(when) > STALE_MS) {
-          await leave(channel, all[i] as string, '', String(now - STALE_MS));
-          continue;
-        }
-        out.push({ m: JSON.parse(json as string) as Member, at: Number(when) });
+      const out: Member[] = [];
+      for (const [client, v] of Object.entries(all)) {
+        const [, , when, json] = v.match(/^([^\n]*)\n(\d+)\n([\s\S]*)$/) ?? [];
+        if (now - Number(when) > STALE_MS) await leave(channel, client, '', String(now - STALE_MS));
+        else out.push(JSON.parse(json as string) as Member);
       }
-      return out.map((x) => x.m);
+      return out;
     },
     touch: async (held) => {
       if (closed) return;
@@ -321,10 +318,8 @@ export async function redisChannels(
       for (const [channel, pairs] of by) {
         await run(TOUCH, [k(channel, 'members')], [String(now), ...pairs]);
         // sweep: a member whose instance stopped touching it is gone
-        const all = (await cmd.sendCommand(['HGETALL', k(channel, 'members')])) as string[];
-        for (let i = 0; i < all.length; i += 2)
-          if (now - Number((all[i + 1] as string).split('\n')[1]) > STALE_MS)
-            await leave(channel, all[i] as string, '', String(now - STALE_MS));
+        for (const [client, v] of Object.entries(await cmd.hGetAll(k(channel, 'members'))))
+          if (now - Number(v.split('\n')[1]) > STALE_MS) await leave(channel, client, '', String(now - STALE_MS));
       }
     },
     close: async () => {
