@@ -27,7 +27,7 @@ export default [
     import: '*',
     ignore: ['react', 'react/jsx-runtime', 'resilient-ws'],
     gzip: true,
-    limit: '1 KB',
+    limit: '1.1 KB',
   },
   {
     name: 'resilient-ws/vue',
@@ -35,7 +35,7 @@ export default [
     import: '*',
     ignore: ['vue', 'resilient-ws'],
     gzip: true,
-    limit: '0.8 KB',
+    limit: '1.1 KB',
   },
   {
     name: 'resilient-ws/delivery',
