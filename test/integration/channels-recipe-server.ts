@@ -6,7 +6,8 @@ import { type WebSocket, WebSocketServer } from 'ws';
 
 // biome-ignore lint/suspicious/noExplicitAny: the recipe is plain JavaScript; its sockets carry fields of their own
 type Ws = WebSocket & { user?: string; channels: Map<string, any> } & Record<string, any>;
-type Msg = Record<string, any>; // biome-ignore-line lint/suspicious/noExplicitAny: as above
+// biome-ignore lint/suspicious/noExplicitAny: as above
+type Msg = Record<string, any>;
 
 let verify: (token: unknown) => { user: string; expiresAt?: number } | undefined;
 let allowed: (user: string | undefined, channel: unknown) => boolean;
