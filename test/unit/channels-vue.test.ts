@@ -40,22 +40,22 @@ afterEach(() => server.stop());
 const client = () =>
   new WebSocketClient({ url: URL, WebSocket: MockWebSocket as unknown as WebSocketConstructor, heartbeat: false });
 
-const Room = defineComponent({
-  props: { name: { type: String, required: true } },
-  setup(props) {
-    const got = ref<string[]>([]);
-    const name = () => props.name;
-    const { state, publish } = useChannel<{ text: string }>(name, (d) => got.value.push(d.text));
-    const members = usePresence(name);
-    return () =>
-      h('div', [
-        h('p', { id: 'state' }, state.value),
-        h('p', { id: 'got' }, got.value.join(',')),
-        h('p', { id: 'members' }, members.value.map((m) => m.user).join(',')),
-        h('button', { onClick: () => publish({ text: 'hi' }) }, 'say'),
-      ]);
-  },
-});
+/** The room's setup, as a component's `setup` runs it. */
+function useRoom(props: { name: string }) {
+  const got = ref<string[]>([]);
+  const name = () => props.name;
+  const { state, publish } = useChannel<{ text: string }>(name, (d) => got.value.push(d.text));
+  const members = usePresence(name);
+  return () =>
+    h('div', [
+      h('p', { id: 'state' }, state.value),
+      h('p', { id: 'got' }, got.value.join(',')),
+      h('p', { id: 'members' }, members.value.map((m) => m.user).join(',')),
+      h('button', { onClick: () => publish({ text: 'hi' }) }, 'say'),
+    ]);
+}
+
+const Room = defineComponent({ props: { name: { type: String, required: true } }, setup: useRoom });
 
 const host = (c: WebSocketClient, name = ref('lobby')) =>
   defineComponent({
