@@ -98,4 +98,11 @@ export default [
     gzip: true,
     limit: '1.56 KB',
   },
+  {
+    name: 'dist/resilient-ws.channels.min.js (<script> tag, channels)',
+    path: 'dist/resilient-ws.channels.min.js',
+    disablePlugins: ['@size-limit/esbuild'],
+    gzip: true,
+    limit: '1.6 KB',
+  },
 ];

@@ -122,4 +122,18 @@ export default [
       plugins: [min()],
     },
   },
+  // Channels, for a <script> tag after the core: `ResilientWS.channels` and `ResilientWS.tokenRefresh`.
+  {
+    input: 'src/channels.ts',
+    external: ['resilient-ws'],
+    plugins: [mode(false), ts()],
+    output: {
+      file: 'dist/resilient-ws.channels.min.js',
+      format: 'iife',
+      name: 'ResilientWS',
+      extend: true,
+      globals: { 'resilient-ws': 'ResilientWS' },
+      plugins: [min()],
+    },
+  },
 ];

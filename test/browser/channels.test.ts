@@ -1,5 +1,6 @@
 // The demo's rooms on channels, in Chromium (through the existing playwright-core helpers):
-// the React and Vue pages' `useChannel` and `usePresence` against the reference server — two pages see
+// the plain page (its `<script>` build) and the React and Vue pages' `useChannel` and
+// `usePresence`, against the reference server — two pages see
 // each other's lines and presence, and after the server drops every connection each line is
 // still shown once, in order.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -43,7 +44,7 @@ async function say(page: Page, text: string): Promise<void> {
 }
 
 describe('rooms on channels (Chromium)', () => {
-  it.each(['/react.html', '/vue.html'])(
+  it.each(['/', '/react.html', '/vue.html'])(
     '%s: two pages: presence, lines both ways, after a drop each line once, in order',
     async (path) => {
       const a = await open(`${path}?rc=100,500,2,0`);
