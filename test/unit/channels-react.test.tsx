@@ -2,6 +2,7 @@
 import { act, cleanup, render, screen, waitFor } from '@testing-library/react';
 import { WebSocket as MockWebSocket, Server } from 'mock-socket';
 import { useState } from 'react';
+import { renderToString } from 'react-dom/server';
 import { WebSocketClient, type WebSocketConstructor } from 'resilient-ws';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useChannel, usePresence, WebSocketProvider } from '../../src/react';
@@ -59,6 +60,25 @@ function Room({ name }: { name: string }) {
 }
 
 describe('useChannel and usePresence', () => {
+  it('server rendering subscribes to nothing and shows subscribing, no members', async () => {
+    const c = new WebSocketClient({
+      url: URL,
+      WebSocket: MockWebSocket as unknown as WebSocketConstructor,
+      autoConnect: false,
+    });
+    const html = renderToString(
+      <WebSocketProvider client={c}>
+        <Room name="lobby" />
+      </WebSocketProvider>,
+    );
+    expect(html).toContain('subscribing');
+    c.connect();
+    await waitFor(() => expect(c.state).toBe('open'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(frames.filter((f) => f.type === 'sub')).toEqual([]);
+    c.dispose();
+  });
+
   it('subscribe on mount, deliver publications, show state and members, publish, unsubscribe on unmount', async () => {
     const c = client();
     const view = render(

@@ -131,6 +131,26 @@ describe('channels: subscribing', () => {
     client.dispose();
   });
 
+  it('a new epoch while live is a gap, reported once, and the new stream is delivered', async () => {
+    const { client, errors } = makeClient(srv.url);
+    const onGap = vi.fn();
+    const lobby = channels(client).subscribe<{ n: number }>('lobby', { onGap });
+    const got: number[] = [];
+    lobby.on((d) => got.push(d.n));
+    await tick();
+    subscribed('lobby', 4);
+    pub('lobby', 5);
+    pub('lobby', 1, 'e2');
+    pub('lobby', 2, 'e2');
+    pub('lobby', 2, 'e2');
+    await tick();
+    expect(got).toEqual([5, 1, 2]);
+    expect(onGap).toHaveBeenCalledTimes(1);
+    expect(errors.map((e) => e.code)).toEqual(['CHANNEL_GAP']);
+    expect(lobby.position).toEqual({ epoch: 'e2', offset: 2 });
+    client.dispose();
+  });
+
   it('re-subscribes from its position when a live publication skips one', async () => {
     const { client, errors } = makeClient(srv.url);
     const lobby = channels(client).subscribe<{ n: number }>('lobby');
