@@ -129,9 +129,18 @@ export function channels(ctx: Ctx, store: ChannelStore, tokens: ReturnType<typeo
         ? { epoch: msg.epoch, offset: msg.offset }
         : undefined;
     const member: Member = { client, user: c.info.user ?? '' };
-    await store.join(channel, member, owner(c));
-    const read = await store.read(channel, since);
-    const members = await store.members(channel);
+    let read: Awaited<ReturnType<ChannelStore['read']>>;
+    let members: Member[];
+    try {
+      await store.join(channel, member, owner(c));
+      read = await store.read(channel, since);
+      members = await store.members(channel);
+    } catch (err) {
+      // no answer would leave the channel waiting: the client reconnects and asks again
+      ctx.log(`#${c.info.id} channel store:`, err);
+      drop(c, channel);
+      return closeConn(c, 1011, 'channels unavailable');
+    }
     if (c.closing || mine.subs.get(channel) !== s) return;
     sendRaw(
       c,
