@@ -117,6 +117,8 @@ export interface Figures {
   /** publications missing at a subscriber on a channel that reported no gap */
   lost: number;
   gapsReported: number;
+  /** gaps reported on a channel beyond the skips seen there (a gap reported twice) */
+  extraGaps: number;
 }
 
 /** Every subscriber's every channel, against what was published. */
@@ -129,6 +131,7 @@ export function audit(subs: Peer[], sent: Map<string, string[]>): Figures {
     silentSkips: 0,
     lost: 0,
     gapsReported: 0,
+    extraGaps: 0,
   };
   for (const p of subs) {
     const gaps = p.errors.filter((e) => e.code === 'CHANNEL_GAP');
@@ -146,6 +149,8 @@ export function audit(subs: Peer[], sent: Map<string, string[]>): Figures {
         else if (e0 !== e1 || o1 !== o0 + 1) skips++;
       }
       if (skips > channelGaps) f.silentSkips += skips - channelGaps;
+      // a gap with no publication after it shows no skip: one such per channel at most
+      if (channelGaps > skips + 1) f.extraGaps += channelGaps - skips - 1;
       if (channelGaps === 0) f.lost += (sent.get(name) ?? []).filter((k) => !keys.has(k)).length;
     }
   }
