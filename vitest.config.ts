@@ -54,6 +54,20 @@ export default defineConfig({
         },
       },
       {
+        // A small app against the packed package, built by real bundlers (Vite, webpack) in
+        // development and production, loaded in Chromium. Needs dist/ (`npm run build`).
+        define: dev(),
+        test: {
+          name: 'bundlers',
+          environment: 'node',
+          include: ['test/bundlers/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        define: dev(),
         // The docs: links, figures, and the README's quick start and examples run as written.
         test: {
           name: 'docs',

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ChatMsg, ServerMsg } from '../protocol';
+import { DEFAULT_LIMITS } from './limits';
 import { LOG_SIZE } from './types';
 
 /** A message for every member of a room, on every instance. */
@@ -37,8 +38,16 @@ export type ChatDraft = Omit<ChatMsg, 'id' | 'type' | 'replay'>;
 export interface Bus {
   /** This instance's name, unique in the cluster. */
   readonly instance: string;
+  /** Rooms at most (cluster-wide): see {@link RoomLimits}. */
+  readonly maxRooms: number;
   /** Every room event, from every instance (this one included), chat in id order. */
   onEvent(handler: (e: RoomEvent) => void): void;
+  /**
+   * A `join` opens (or touches) a room: false when the room is new and there are `maxRooms`
+   * already (cluster-wide). A room with no join and no line for `roomIdleMs` is forgotten, its
+   * log with it (a resume from before reports a gap).
+   */
+  openRoom(room: string): Promise<boolean>;
   /** Send a room event to every instance. */
   publish(e: RoomEvent): Promise<void>;
   /**
@@ -72,8 +81,14 @@ export interface Bus {
 
 /** Ids remembered per client session: at least the client's `maxUnacked` (1000 by default). */
 export const SEEN_PER_SESSION = 1000;
-/** Room logs the in-process bus keeps (the oldest room is forgotten first). */
-const ROOMS = 100;
+/** The room limits of a bus (see `limits.ts`). */
+export interface RoomLimits {
+  /** Rooms at most. Default `DEFAULT_LIMITS.maxRooms` (100). */
+  maxRooms?: number;
+  /** A room idle this long is forgotten, ms. Default `DEFAULT_LIMITS.roomIdleMs` (1 hour). */
+  roomIdleMs?: number;
+}
+
 /** Sessions the in-process bus remembers (the least recently active is forgotten first). */
 const SESSIONS = 10_000;
 
@@ -83,18 +98,45 @@ export const sessionOf = (id: string): string => id.slice(0, Math.max(0, id.last
 /** One user's client session, as a key: `<length of user>:<user>:<session>`, so no two pairs meet. */
 export const sessionKey = (d: Dedupe): string => `${d.user.length}:${d.user}:${sessionOf(d.id)}`;
 
+interface MemoryRoom {
+  active: number;
+  lines: ChatMsg[];
+  /** the newest id trimmed from `lines` */
+  floor: number;
+}
+
 /** The in-process bus: one instance, nothing to share, no dependency. `logSize`: lines kept per room. */
-export function memoryBus(opts: { logSize?: number } = {}): Bus {
+export function memoryBus(opts: { logSize?: number } & RoomLimits = {}): Bus {
   const logSize = opts.logSize ?? LOG_SIZE;
+  const maxRooms = opts.maxRooms ?? DEFAULT_LIMITS.maxRooms;
+  const roomIdleMs = opts.roomIdleMs ?? DEFAULT_LIMITS.roomIdleMs;
   const handlers: Array<(e: RoomEvent) => void> = [];
-  const logs = new Map<string, { lines: ChatMsg[]; floor: number }>();
+  /** room → its log; the Map's order is the rooms' recency */
+  const rooms = new Map<string, MemoryRoom>();
   /** session → its recent ids, oldest first; the Map's order is the sessions' recency */
   const sessions = new Map<string, Set<string>>();
   const key = randomBytes(32).toString('base64url');
   let nextId = 1;
-  /** newest id of any room log forgotten to bound memory: a resume from before it may have a gap */
+  /** newest id of any room log forgotten: a resume from before it may have a gap */
   let forgotten = 0;
 
+  /** Forget the rooms idle for `roomIdleMs` (the least recent come first). */
+  const sweep = (): void => {
+    const now = Date.now();
+    for (const [name, r] of rooms) {
+      if (now - r.active < roomIdleMs) break;
+      rooms.delete(name);
+      forgotten = Math.max(forgotten, r.lines.at(-1)?.id ?? r.floor);
+    }
+  };
+  /** The room, made the most recent (created when missing). */
+  const touch = (name: string): MemoryRoom => {
+    const r = rooms.get(name) ?? { active: 0, lines: [], floor: forgotten };
+    rooms.delete(name);
+    r.active = Date.now();
+    rooms.set(name, r);
+    return r;
+  };
   const remember = ({ user, id }: Dedupe): boolean => {
     const session = sessionKey({ user, id });
     const ids = sessions.get(session) ?? new Set<string>();
@@ -112,31 +154,35 @@ export function memoryBus(opts: { logSize?: number } = {}): Bus {
 
   return {
     instance: 'local',
+    maxRooms,
     onEvent: (h) => {
       handlers.push(h);
+    },
+    openRoom: async (room) => {
+      sweep();
+      if (!rooms.has(room) && rooms.size >= maxRooms) return false;
+      touch(room);
+      return true;
     },
     publish: async (e) => emit(e),
     post: async (draft, dedupe) => {
       if (dedupe !== undefined && !remember(dedupe)) return undefined;
       const msg: ChatMsg = { type: 'chat', id: nextId++, ...draft };
-      let log = logs.get(draft.room);
-      if (log === undefined) {
-        if (logs.size >= ROOMS) {
-          const [oldest, old] = logs.entries().next().value as [string, { lines: ChatMsg[] }];
-          logs.delete(oldest);
-          forgotten = Math.max(forgotten, old.lines.at(-1)?.id ?? 0);
-        }
-        log = { lines: [], floor: forgotten };
-        logs.set(draft.room, log);
-      }
+      sweep();
+      // a member's line keeps its room (opened by the join) alive, past the cap if it was forgotten meanwhile
+      const log = touch(draft.room);
       log.lines.push(msg);
       if (log.lines.length > logSize) log.floor = (log.lines.shift() as ChatMsg).id;
       emit({ room: draft.room, msg });
       return msg;
     },
-    history: async (room, last) => logs.get(room)?.lines.slice(-last) ?? [],
+    history: async (room, last) => {
+      sweep();
+      return rooms.get(room)?.lines.slice(-last) ?? [];
+    },
     replay: async (room, afterId) => {
-      const log = room === undefined ? undefined : logs.get(room);
+      sweep();
+      const log = room === undefined ? undefined : rooms.get(room);
       const floor = log?.floor ?? forgotten;
       const after = Math.max(afterId ?? Number.POSITIVE_INFINITY, floor);
       return { lines: log?.lines.filter((m) => m.id > after) ?? [], floor, newest: nextId - 1 };

@@ -10,6 +10,19 @@ import { networkInterfaces } from 'node:os';
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
 const WILDCARDS = new Set(['', '0.0.0.0', '::', '[::]']);
 
+/** Whether `host` (a `listen` address) is reachable only from this machine: localhost, 127.0.0.0/8, ::1. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** What must never face the internet, said wherever the server could. */
+export const DEMO_ONLY = `This is a demo server. These parts must never face the internet:
+  - the fixed tokens demo-token, alice and bob: public, anyone can be alice or bob
+  - GET /token, which mints a token for anyone who asks
+  - the chaos controls (--chaos): drop, stall or restart every connection
+See docs/security.md.`;
+
 /** A host as `URL.hostname` spells it (lower case, IPv6 in brackets), or undefined. */
 function hostname(host: string): string | undefined {
   try {

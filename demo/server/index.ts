@@ -20,13 +20,17 @@
  *   Tokens: the fixed demo tokens `demo-token` (user `demo`), `alice`, `bob`; and short-lived
  *   tokens from `GET /token?ttl=seconds` (default 30 s), signed, so any instance of a cluster
  *   accepts them. An expired token is refused (4002) at the next auth; a connection already
- *   open is not cut when its token expires.
+ *   open is not cut when its token expires. The fixed tokens and `GET /token` are demo-only:
+ *   they must never face the internet (docs/security.md).
  *
  * After `auth_ok`:
  *   → `{type:'ping', id?}`                 ← `{type:'pong', timestamp, id?}` (`Date.now()`)
  *   → `{type:'echo', ...}`                 ← the same frame back, verbatim
- *   → `{type:'set_username', username}`   ← `{type:'system', text}` (1–32 characters)
- *   → `{type:'join', room}`                ← room gets `{type:'system', text, room}`; with
+ *   → `{type:'set_username', username}`   ← `{type:'system', text}` (1–32 characters, no control
+ *                                            characters, not another user's: see `names.ts`)
+ *   → `{type:'join', room}`                ← room gets `{type:'system', text, room}` (or `{type:'error',
+ *                                            message:'room limit: …'}` past `limits.roomsPerConnection`
+ *                                            rooms for this connection, or `maxRooms` in all); with
  *                                            `replay: true` the joiner first gets the room's
  *                                            last 20 `chat` messages marked `replay: true`
  *   → `{type:'message', text}`             ← the room gets `{type:'chat', id, room, user, text, timestamp}`
@@ -105,7 +109,7 @@ import { type Bus, memoryBus } from './bus';
 import { channels as makeChannels } from './channels';
 import { memoryChannels, redisChannels } from './channels-store';
 import { chaos as makeChaos } from './chaos';
-import { hostChecks } from './hosts';
+import { DEMO_ONLY, hostChecks, isLoopbackHost } from './hosts';
 import { httpHandler, listen } from './http';
 import { resolveLimits } from './limits';
 import { messages } from './messages';
@@ -137,11 +141,15 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const log = (...args: unknown[]): void => {
     if (!quiet) console.log('[demo]', ...args);
   };
-  const bus: Bus = opts.bus ?? (opts.redis ? await redisBus({ url: opts.redis, log }) : memoryBus());
+  const { maxRooms, roomIdleMs } = limits;
+  const bus: Bus =
+    opts.bus ??
+    (opts.redis ? await redisBus({ url: opts.redis, log, maxRooms, roomIdleMs }) : memoryBus({ maxRooms, roomIdleMs }));
   const ctx: Ctx = { log, events: new EventEmitter<DemoServerEvents>(), conns: new Set<Conn>(), bus, limits };
   const received: ReceivedFrame[] = [];
   let closed = false;
 
+  if (!isLoopbackHost(host)) console.warn(`[demo] warning: listening on ${host}, not loopback.\n${DEMO_ONLY}`);
   const hosts = hostChecks(host, opts.allowedHosts, opts.allowedOrigins);
   const tokens = makeTokens(opts.secret ?? (await bus.secret()));
   const rooms = makeRooms(ctx, { replay: opts.replay ?? false });

@@ -7,7 +7,7 @@ import type { RawData } from 'ws';
 import type { ServerMsg } from '../protocol';
 import type { Channels } from './channels';
 import { closeConn, send, sendError, sendRaw, system, takeToken } from './conn';
-import { checkName, nameFree } from './names';
+import { checkName, nameFree, reclaim } from './names';
 import type { Rooms } from './rooms';
 import type { tokens as makeTokens } from './tokens';
 import type { Conn, Ctx, ReceivedFrame } from './types';
@@ -60,6 +60,7 @@ export function messages(ctx: Ctx, deps: MessageDeps): (c: Conn, data: RawData, 
     c.info.user = check.user;
     c.username = check.user;
     log(`#${c.info.id} authenticated as ${check.user}`);
+    reclaim(ctx, c, rooms);
     send(
       c,
       check.expiresAt === undefined

@@ -1,13 +1,14 @@
 /**
  * Display names and room names. A name is 1–`maxName` characters with no control or
- * formatting character (no NUL, newline, bidi override, zero-width mark). A display name is
- * held by one user at a time: nobody takes another user's id (`alice`, `guest-1a2b`) or a name
- * another user's connection holds (compared without case, NFKC), here or — through presence —
- * in a room on another instance. A user's own id, and the names of their other connections
- * (another tab), are theirs.
+ * formatting character (no NUL, newline, bidi override, zero-width mark). A display name shows
+ * one connected user: nobody takes the name a connection of another user shows (by default its
+ * user id), here or — through presence — in a room on another instance; names compare without
+ * case, after NFKC. A user's own id, and the names of their other connections (another tab),
+ * are theirs; a user who connects takes their id back from whoever used it meanwhile.
  */
+import { send, system } from './conn';
 import { UNSAFE_NAME_CHARS } from './limits';
-import { isUserId } from './tokens';
+import type { Rooms } from './rooms';
 import type { Conn, Ctx } from './types';
 
 /** What a name is compared by. */
@@ -31,7 +32,19 @@ export function nameFree(ctx: Ctx, c: Conn, name: string): boolean {
   const key = fold(name);
   const own = c.info.user;
   if (own !== undefined && key === fold(own)) return true;
-  if (isUserId(key)) return false;
-  for (const m of ctx.conns) if (m.info.user !== own && fold(m.username) === key) return false;
+  for (const m of ctx.conns) if (m.authed && m.info.user !== own && fold(m.username) === key) return false;
   return !ctx.bus.remoteMembers().some((n) => fold(n) === key);
+}
+
+/** `c` just authenticated: a connection of another user showing its user id as a name goes back to its own. */
+export function reclaim(ctx: Ctx, c: Conn, rooms: Rooms): void {
+  const user = c.info.user as string;
+  const key = fold(user);
+  for (const m of ctx.conns) {
+    if (m === c || !m.authed || m.info.user === user || fold(m.username) !== key) continue;
+    const old = m.username;
+    m.username = m.info.user as string;
+    send(m, system(`${user} connected: username set to ${m.username}`));
+    rooms.renamed(m, old);
+  }
 }

@@ -13,12 +13,6 @@ export const DEMO_TOKENS: ReadonlyMap<string, string> = new Map([
   ['bob', 'bob'],
 ]);
 
-/** Whether `name` is the user id of a token (a fixed one, or the `guest-xxxx` of a short-lived one). */
-export function isUserId(name: string): boolean {
-  for (const user of DEMO_TOKENS.values()) if (user === name) return true;
-  return /^guest-[0-9a-f]{4}$/.test(name);
-}
-
 /** What a token check finds. */
 export type TokenCheck = { ok: true; user: string; expiresAt?: number } | { ok: false; reason: string };
 
@@ -31,7 +25,7 @@ export function tokens(key: string): {
 } {
   const sign = (body: string): Buffer => createHmac('sha256', key).update(body).digest();
   return {
-    // `user`: a fresh token for the same user (a live refresh); default a new guest (see isUserId)
+    // `user`: a fresh token for the same user (a live refresh); default a new guest
     issue(ttlSeconds, user = `guest-${randomBytes(2).toString('hex')}`) {
       const expiresAt = Date.now() + Math.round(ttlSeconds * 1000);
       const body = Buffer.from(JSON.stringify({ u: user, e: expiresAt })).toString('base64url');

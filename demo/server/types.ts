@@ -58,7 +58,10 @@ export interface DemoServerOptions {
    * server stands alone. `REDIS_URL` is read by `demo/main.ts`, not here.
    */
   redis?: string;
-  /** The bus to use instead (tests inject one); wins over `redis`. The server closes it. */
+  /**
+   * The bus to use instead (tests inject one); wins over `redis`. The server closes it. Its own
+   * room limits (`maxRooms`, `roomIdleMs` of `memoryBus` / `redisBus`) apply then, not `limits`'.
+   */
   bus?: Bus;
   /**
    * Key that signs short-lived tokens. Default: shared through the bus (every instance of a
@@ -135,6 +138,8 @@ export interface Conn {
   closing: boolean;
   username: string;
   room: string | undefined;
+  /** every room it joined (`limits.roomsPerConnection`) */
+  joined: Set<string>;
   prices: boolean;
   stalled: boolean;
   alive: boolean;

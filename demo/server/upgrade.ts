@@ -42,6 +42,7 @@ export function upgrades(ctx: Ctx, deps: UpgradeDeps) {
       closing: false,
       username: 'anonymous',
       room: undefined,
+      joined: new Set(),
       prices: true,
       stalled: false,
       alive: true,

@@ -372,17 +372,17 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
             return this._lost(new WebSocketClientError('HEARTBEAT_TIMEOUT', e));
           }
           this._hb!.stop();
-          if (!this._warned)
-            this.report(
-              new WebSocketClientError(
-                'HEARTBEAT_TIMEOUT',
-                `${e}: kept unchecked${
-                  __DEV__
-                    ? ', as this server may not answer pings: set heartbeat.message/isPong, anyMessage or false'
-                    : ''
-                }`,
-              ),
-            );
+          if (!this._warned) {
+            // advice, not a failure: the connection works; error listeners get it as they always
+            // did, and without them it is a note at info level, in words, not an Error
+            const note = `${e}: kept unchecked${
+              __DEV__
+                ? '. Normal for a server that does not answer pings (an echo server, say): the connection stays open and works; only a silent drop goes unnoticed until the browser reports it. To check it, set heartbeat.message/isPong to this server’s ping and pong, or heartbeat.anyMessage for a server that talks often; heartbeat: false stops the ping and this note'
+                : ''
+            }`;
+            if (this._handlers.get(ERROR)?.length) this.report(new WebSocketClientError('HEARTBEAT_TIMEOUT', note));
+            else this._warn(note, true);
+          }
           this._warned = true;
         },
       )).start(this._proven !== this._url);
@@ -699,8 +699,10 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     this._handlers.get(ERROR)?.length ? this._emit(ERROR, e) : this._warn(e);
   }
 
-  private _warn(x: unknown): void {
-    this._o.logger.warn('[resilient-ws]', x);
+  /** To the logger: an error at `warn`; a `note` (advice, no failure) at `info` if it has one. */
+  private _warn(x: unknown, note?: boolean): void {
+    const l = this._o.logger;
+    ((note && l.info) || l.warn).call(l, '[resilient-ws]', x);
   }
 
   private _log(what: string, x: unknown): void {

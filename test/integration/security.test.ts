@@ -342,7 +342,10 @@ describe('display names and room names', () => {
     await bob.join('names');
     expect(await rename(bob, 'alice')).toMatch(/^error: .*taken/);
     expect(await rename(bob, 'ALICE')).toMatch(/^error: .*taken/);
-    expect(await rename(bob, 'guest-1a2b')).toMatch(/^error: .*taken/); // a guest token's user
+    const { token } = (await (await fetch(`${s.url}/token`)).json()) as { token: string };
+    const guest = await connect(token);
+    const guestId = String(guest.of('auth_ok')[0]?.user);
+    expect(await rename(bob, guestId)).toMatch(/^error: .*taken/); // a connected guest's id
     expect(await who(alice)).toEqual(['alice', 'bob']);
     expect(await rename(alice, 'Wonder')).toBe('username set to Wonder');
     expect(await rename(bob, 'wonder')).toMatch(/^error: .*taken/);
@@ -350,6 +353,22 @@ describe('display names and room names', () => {
     expect(await rename(aliceAgain, 'Wonder')).toBe('username set to Wonder');
     expect(await rename(bob, 'Robert')).toBe('username set to Robert');
     expect(await rename(bob, 'bob')).toBe('username set to bob'); // their own id, always
+  });
+
+  it('a connecting user reclaims their id from whoever took it as a name meanwhile', async () => {
+    const bob = await connect('bob');
+    await bob.join('reclaim');
+    expect(await rename(bob, 'Alice')).toBe('username set to Alice'); // alice is not connected: no one to spoof
+    const from = bob.messages.length;
+    const alice = await connect('alice');
+    await alice.join('reclaim');
+    const notice = await bob.waitFor(
+      (m) => m.type === 'system' && String(m.text).includes('username set to bob'),
+      3000,
+      from,
+    );
+    expect(String(notice.text)).toContain('alice connected');
+    expect(await who(alice)).toEqual(['bob', 'alice']);
   });
 
   it('refuses NUL, newlines, control characters and bidi overrides in names and room names', async () => {
@@ -374,5 +393,42 @@ describe('display names and room names', () => {
     }
     expect(s.stats().rooms).toEqual({});
     expect(await rename(c, 'Zoë ✓ 名前')).toBe('username set to Zoë ✓ 名前');
+  });
+});
+
+describe('demo-only parts (demo/main.ts)', () => {
+  it('refuses a non-loopback host unless --unsafe-public, saying what must never face the internet', async () => {
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine: nothing is ever exposed here
+    const run = spawnInstance({ port: await freePort(), args: ['--host', '192.0.2.1'] });
+    const err = await run.then(
+      () => new Error('started'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toMatch(/exited \(2\)/);
+    for (const part of ['never face the internet', 'GET /token', 'alice', 'bob', '--unsafe-public'])
+      expect(err.message).toContain(part);
+    // with it: past the check (the address is still not this machine's, so listening fails)
+    const forced = await spawnInstance({
+      port: await freePort(),
+      args: ['--host', '192.0.2.1', '--unsafe-public'],
+    }).then(
+      () => new Error('started'),
+      (e: unknown) => e as Error,
+    );
+    expect(forced.message).toContain('EADDRNOTAVAIL');
+    expect(forced.message).toContain('never face the internet'); // still warned
+  }, 30_000);
+});
+
+describe('limits', () => {
+  it('refuses a limit that is not a positive number, or unknown, naming it', async () => {
+    await expect(startDemoServer({ quiet: true, limits: { maxRooms: 0 } })).rejects.toThrow(
+      'limits.maxRooms must be a positive number, got 0',
+    );
+    await expect(startDemoServer({ quiet: true, limits: { maxBufferedBytes: Number.NaN } })).rejects.toThrow(
+      'limits.maxBufferedBytes',
+    );
+    const unknown = { maxRoom: 5 } as unknown as { maxRooms: number };
+    await expect(startDemoServer({ quiet: true, limits: unknown })).rejects.toThrow('limits.maxRoom: unknown limit');
   });
 });

@@ -243,7 +243,9 @@ describe('heartbeat', () => {
       const [dead, warning] = errors.map((e) => e.message);
       expect(errors).toHaveLength(2);
       expect(dead).toBe('HEARTBEAT_TIMEOUT: no pong within 500 ms');
-      expect(warning).toMatch(/^HEARTBEAT_TIMEOUT: no pong within 500 ms: .*may not answer pings/);
+      expect(warning).toMatch(
+        /^HEARTBEAT_TIMEOUT: no pong within 500 ms: kept unchecked\. Normal for a server that does not answer pings/,
+      );
       expect(srv.sockets).toHaveLength(2);
       expect(client.state).toBe('open');
       client.dispose();
