@@ -12,7 +12,7 @@ export default [
     path: 'dist/index.production.mjs',
     import: '{ WebSocketClient }',
     gzip: true,
-    limit: '4.24 KB',
+    limit: '4.3 KB',
   },
   {
     name: "import { WebSocketClient } from 'resilient-ws' (development)",
@@ -67,7 +67,7 @@ export default [
     import: '{ outbox }',
     ignore: ['resilient-ws'],
     gzip: true,
-    limit: '1.25 KB',
+    limit: '1.3 KB',
   },
   {
     name: 'resilient-ws/channels',
@@ -82,14 +82,14 @@ export default [
     path: 'dist/resilient-ws.min.js',
     disablePlugins: ['@size-limit/esbuild'],
     gzip: true,
-    limit: '4.28 KB',
+    limit: '4.33 KB',
   },
   {
     name: 'dist/resilient-ws.extras.min.js (<script> tag, delivery, request and outbox)',
     path: 'dist/resilient-ws.extras.min.js',
     disablePlugins: ['@size-limit/esbuild'],
     gzip: true,
-    limit: '2.3 KB',
+    limit: '2.42 KB',
   },
   {
     name: 'dist/resilient-ws.shared.min.js (<script> tag, sharedClient)',

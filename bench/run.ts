@@ -23,6 +23,7 @@ const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
   dispatch: () => import('./dispatch'),
   storm: () => import('./storm'),
   fanout: () => import('./fanout'),
+  burst: () => import('./burst'),
 };
 
 const MARK = '@@bench-result ';

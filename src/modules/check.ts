@@ -1,10 +1,12 @@
 import { WebSocketClientError } from 'resilient-ws';
 
 /** Whether `a` becomes `b` in at most `n` one-letter edits (insert, delete, replace). */
-const near = (a: string, b: string, n: number): boolean =>
+const edits = (a: string, b: string, n: number): boolean =>
   a === b ||
   (n > 0 &&
-    (near(a.slice(1), b, n - 1) || near(a, b.slice(1), n - 1) || near(a.slice(1), b.slice(1), n - +(a[0] !== b[0]))));
+    (edits(a.slice(1), b, n - 1) ||
+      edits(a, b.slice(1), n - 1) ||
+      edits(a.slice(1), b.slice(1), n - +(a[0] !== b[0]))));
 
 /**
  * The development check of a module's options, as the client's: an option `known` does not
@@ -22,7 +24,7 @@ export const checkOptions = (
     if (known.includes(k)) continue;
     let hint = gone[k] ? `; ${gone[k]}` : '';
     for (let n = 0; !hint && n < 3; n++)
-      for (const c of known) if (!hint && near(k, c, n)) hint = `; did you mean ${c}?`;
+      for (const c of known) if (!hint && edits(k, c, n)) hint = `; did you mean ${c}?`;
     throw new WebSocketClientError('INVALID_OPTIONS', `${module}: options.${k} is not an option${hint}`, k);
   }
 };

@@ -90,7 +90,7 @@ export const delivery = <In extends Message, Out>(
       const id = field(msg);
       if (opts?.queue === false || inflight.has(id)) return msg; // inflight: a re-send from `open`
       if (inflight.size + client.queued >= maxUnacked) {
-        client.report(new WebSocketClientError('QUEUE_OVERFLOW', undefined, msg));
+        client.report(new WebSocketClientError('QUEUE_OVERFLOW', `maxUnacked (${maxUnacked}) reached: not sent`, msg));
         return;
       }
       return id === undefined ? ({ ...msg, [idKey]: prefix + ++n } as Out) : msg;
@@ -116,7 +116,13 @@ export const delivery = <In extends Message, Out>(
       if (resumeType && m[typeKey] === 'resumed') {
         spoken = true;
         pending = false;
-        if (m.gap) client.report(new WebSocketClientError('RESUME_GAP', undefined, { lastId: asked, resumed: m }));
+        if (m.gap)
+          client.report(
+            new WebSocketClientError('RESUME_GAP', `messages after ${asked} are gone; resumed from ${m.lastId}`, {
+              lastId: asked,
+              resumed: m.lastId,
+            }),
+          );
         if (m.lastId !== undefined) lastId = m.lastId;
         return false;
       }

@@ -18,7 +18,11 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 type Msg = { type: string; n?: number; id?: string; [key: string]: unknown };
 
-/** The page: a client on `/ws` with an outbox; `?delivery=outbox-first|delivery-first`, `?ttl=ms`, `?shared`. */
+/**
+ * The page: a client on `/ws` with an outbox; `?delivery=outbox-first|delivery-first`, `?ttl=ms`,
+ * `?shared`; `?send=k`: k new chats (n = 101…) right after the outbox is attached; `?late`: the
+ * outbox attached once the client is open (in a task of its own, after the open listeners).
+ */
 const PAGE = `<!doctype html><meta charset="utf-8"><title>outbox</title>
 <script type="importmap">{"imports":{
   "resilient-ws":"/dist/index.mjs",
@@ -43,13 +47,16 @@ const options = {
 const client = q.has('shared') ? sharedClient({ ...options, name: 'outbox-test' }) : new WebSocketClient(options);
 const errors = [];
 client.onError((e) => errors.push({ code: e.code, message: e.message, data: e.data }));
-let box;
-const attach = () => (box = outbox(client, { name: q.get('name') || 'chat', ttl, delivery: !!mode }));
+window.t = { client, box: undefined, errors, restored: undefined };
+const attach = () => {
+  const box = (window.t.box = outbox(client, { name: q.get('name') || 'chat', ttl, delivery: !!mode }));
+  box.restored.then((n) => (window.t.restored = n));
+  for (let i = 1; i <= Number(q.get('send')); i++) client.send({ type: 'chat', n: 100 + i });
+};
 if (mode === 'outbox-first') attach();
 if (mode) delivery(client);
-if (mode !== 'outbox-first') attach();
-window.t = { client, box, errors, restored: undefined };
-box.restored.then((n) => (window.t.restored = n));
+if (q.has('late')) client.onStateChange((s) => s === 'open' && !window.t.box && setTimeout(attach));
+else if (mode !== 'outbox-first') attach();
 </script>`;
 
 interface Frame {
@@ -400,6 +407,59 @@ describe('outbox in Chromium', () => {
     await until(() => chats().length >= 51);
     expect(ns()).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: base.slice(0, -1) });
+  });
+});
+
+describe('outbox in Chromium: what was stored goes before new sends', () => {
+  it.each([
+    ['client and outbox created and 10 sent at once, the server up', '?send=10'],
+    ['the outbox attached to the open client, and 10 sent at once', '?send=10&late'],
+  ])('a reload: %s: the 10 stored arrive first', async (_, query) => {
+    accept = false;
+    const page = await openPage();
+    await page.evaluate(() => {
+      for (let n = 1; n <= 10; n++) window.t.client.send({ type: 'chat', n });
+    });
+    await until(async () => (await storedCount(page)) === 10);
+    accept = true;
+    // A page being reloaded may hold its lock a moment after it is gone: another page of the
+    // app holds the old load’s lock for 400 ms, so the next load reads the store late
+    const lock = await page.evaluate(
+      () =>
+        new Promise<string>((resolve) => {
+          const open = indexedDB.open('resilient-ws/outbox/chat/');
+          open.onsuccess = () => {
+            const all = open.result.transaction('m').objectStore('m').getAll();
+            all.onsuccess = () => {
+              open.result.close();
+              resolve(`resilient-ws/outbox/chat/${all.result[0].o}`);
+            };
+          };
+        }),
+    );
+    await page.goto('about:blank'); // the old load is gone, its lock released
+    const other = await context.newPage();
+    await other.goto(`${base}?name=other`);
+    await other.evaluate(
+      (name) =>
+        new Promise<void>((granted) => {
+          navigator.locks.request(name, () => {
+            granted();
+            return new Promise((r) => setTimeout(r, 400));
+          });
+        }),
+      lock,
+    );
+    await page.goto(base + query); // the next load of the page
+    await page.waitForFunction(() => window.t?.restored !== undefined);
+    expect(await page.evaluate(() => window.t.restored)).toBe(10);
+    await until(() => chats().length >= 20);
+    await new Promise((r) => setTimeout(r, 200)); // nothing more comes
+    expect(ns()).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => i + 1),
+      ...Array.from({ length: 10 }, (_, i) => 101 + i),
+    ]);
+    expect(await page.evaluate(() => window.t.errors)).toEqual([]);
   });
 });
 

@@ -155,6 +155,7 @@ describe('delivery: maxUnacked', () => {
     expect(d.unacked).toBe(2);
     expect(frames().map((f) => f.n)).toEqual([1, 2]);
     expect(errors.map((e) => [e.code, e.data])).toEqual([['QUEUE_OVERFLOW', { type: 'chat', n: 3 }]]);
+    expect(errors[0]!.message).toBe('QUEUE_OVERFLOW: maxUnacked (2) reached: not sent');
     ack(frames()[0]!.id); // room for one more
     await tick();
     expect(client.send({ type: 'chat', n: 4 })).toBe('sent');
@@ -299,7 +300,8 @@ describe('delivery: resume', () => {
     srv.push(answer);
     srv.push({ type: 'chat', id: 501 });
     await tick();
-    expect(errors.map((e) => [e.code, e.data])).toEqual([['RESUME_GAP', { lastId: 1, resumed: answer }]]);
+    expect(errors.map((e) => [e.code, e.data])).toEqual([['RESUME_GAP', { lastId: 1, resumed: 500 }]]);
+    expect(errors[0]!.message).toBe('RESUME_GAP: messages after 1 are gone; resumed from 500');
     expect(got()).toEqual([1, 501]);
     expect(resumed).not.toHaveBeenCalled(); // consumed, like acks
     await srv.drop();

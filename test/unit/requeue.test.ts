@@ -58,6 +58,21 @@ describe('after an auth refusal', () => {
     client.dispose();
   });
 
+  it('without auth (or with isAck, once acknowledged) nothing written is kept for a refusal: only what the socket still held goes back', async () => {
+    for (const auth of [undefined, { message: { type: 'auth' }, isAck: (m: { type: string }) => m.type === 'ok' }]) {
+      const ws = fakeSockets();
+      const { client } = makeClient(srv.url, { WebSocket: ws.WebSocket, auth, reconnect: false });
+      await tick(2);
+      ws.made[0]!.onmessage?.({ data: '{"type":"ok"}' });
+      for (const type of ['a', 'b', 'c']) client.send({ type });
+      ws.made[0]!.bufferedAmount = '{"type":"c"}'.length; // a and b are out
+      ws.made[0]!.readyState = 3;
+      ws.made[0]!.onclose?.({ code: 4001, reason: '', wasClean: true });
+      expect(client.queued).toBe(1);
+      client.close();
+    }
+  });
+
   it('a final refusal keeps them queued for a later connect(), and dispose() reports each with the message', async () => {
     const { client, errors } = makeClient(srv.url, { auth: { type: 'auth', token: 'same' }, autoConnect: false });
     client.send({ type: 'a' });
