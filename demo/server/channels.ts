@@ -45,7 +45,8 @@ export function channels(ctx: Ctx, store: ChannelStore, tokens: ReturnType<typeo
   } = ctx.limits;
   const subs = new Map<ConnectionInfo, { c: Conn; subs: Map<string, Sub> }>();
   const local = new Map<string, Set<Conn>>();
-  const leaving = new Set<NodeJS.Timeout>();
+  /** members in their grace, by timer: still this instance's, so still touched (see `touch`) */
+  const leaving = new Map<NodeJS.Timeout, { channel: string; client: string; owner: string }>();
   const owner = (c: Conn): string => `${ctx.bus.instance}/${c.info.id}`;
 
   const deliver = (c: Conn, s: Sub, frame: string, pos?: { epoch: string; offset: number }): void => {
@@ -85,18 +86,20 @@ export function channels(ctx: Ctx, store: ChannelStore, tokens: ReturnType<typeo
     for (const [channel, s] of mine.subs) {
       drop(mine.c, channel);
       // a reconnect within the grace takes the member over (a new owner): then this does nothing
+      const held = { channel, client: s.client, owner: owner(mine.c) };
       const t = setTimeout(() => {
         leaving.delete(t);
-        store.leave(channel, s.client, owner(mine.c)).catch((e) => ctx.log('leave:', e));
+        store.leave(channel, held.client, held.owner).catch((e) => ctx.log('leave:', e));
       }, graceMs);
       t.unref();
-      leaving.add(t);
+      leaving.set(t, held);
     }
   };
   ctx.events.on('close', onClose);
 
   const touch = setInterval(() => {
-    const held: Array<{ channel: string; client: string; owner: string }> = [];
+    // the members in their grace too: only this instance's end (a kill) may make them stale
+    const held = [...leaving.values()];
     for (const { c, subs: m } of subs.values())
       for (const [channel, s] of m) held.push({ channel, client: s.client, owner: owner(c) });
     store.touch(held).catch((e) => ctx.log('touch:', e));
@@ -203,7 +206,7 @@ export function channels(ctx: Ctx, store: ChannelStore, tokens: ReturnType<typeo
     },
     close() {
       clearInterval(touch);
-      for (const t of leaving) clearTimeout(t);
+      for (const t of leaving.keys()) clearTimeout(t);
       ctx.events.off('close', onClose);
     },
   };
