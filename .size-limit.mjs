@@ -78,6 +78,14 @@ export default [
     limit: '1.5 KB',
   },
   {
+    name: 'resilient-ws/fallback',
+    path: 'dist/fallback.production.mjs',
+    import: '{ fallback }',
+    ignore: ['resilient-ws'],
+    gzip: true,
+    limit: '2.4 KB',
+  },
+  {
     name: 'dist/resilient-ws.min.js (<script> tag, production)',
     path: 'dist/resilient-ws.min.js',
     disablePlugins: ['@size-limit/esbuild'],

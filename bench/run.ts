@@ -24,6 +24,7 @@ const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
   storm: () => import('./storm'),
   fanout: () => import('./fanout'),
   burst: () => import('./burst'),
+  fallback: () => import('./fallback'),
 };
 
 const MARK = '@@bench-result ';

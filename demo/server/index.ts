@@ -102,7 +102,7 @@
  * What must never face the internet, and every limit: docs/security.md.
  */
 import { EventEmitter } from 'node:events';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StatsResponse } from '../protocol';
 import { type Bus, memoryBus } from './bus';
@@ -111,6 +111,7 @@ import { memoryChannels, redisChannels } from './channels-store';
 import { chaos as makeChaos } from './chaos';
 import { DEMO_ONLY, hostChecks, isLoopbackHost } from './hosts';
 import { httpHandler, listen } from './http';
+import { httpTransport } from './http-transport';
 import { resolveLimits } from './limits';
 import { messages } from './messages';
 import { startPrices } from './prices';
@@ -174,7 +175,14 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     uptimeMs: Date.now() - startedAt,
   });
 
-  const onRequest = httpHandler({
+  const rt = httpTransport({
+    accept: door.accept,
+    isDown: () => chaos.down || closed,
+    hosts,
+    limits: { maxPayload: limits.maxPayload, postRate: rate * 2, ...opts.httpTransport },
+    log,
+  });
+  const onPage = httpHandler({
     staticDir: opts.staticDir,
     assetsDir: opts.assetsDir,
     libDir: opts.libDir,
@@ -185,6 +193,12 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     issueToken: tokens.issue,
     stats,
   });
+  const onRequest = (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/rt') return onPage(req, res);
+    rt.handle(req, res, url);
+    return Promise.resolve();
+  };
   let server: Server;
   try {
     server = await listen({ host, port: opts.port ?? 0, onRequest, onUpgrade: door.onUpgrade, log, limits });
@@ -210,6 +224,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       closed = true;
       stopPrices();
       chaos.close();
+      rt.close();
       door.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

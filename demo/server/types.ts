@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StatsResponse } from '../protocol';
 import type { Bus } from './bus';
+import type { HttpTransportLimits } from './http-transport';
 import type { Limits } from './limits';
 
 /** Options of {@link startDemoServer}. */
@@ -68,6 +69,8 @@ export interface DemoServerOptions {
    * cluster gets the same), so any instance verifies a token another issued.
    */
   secret?: string;
+  /** Limits of the HTTP transport (`/rt`, for clients whose WebSockets are blocked); see `http-transport.ts`. */
+  httpTransport?: Partial<HttpTransportLimits>;
   /** WebSocket endpoints of the whole cluster, allowed in the pages' CSP `connect-src`. */
   endpoints?: string[];
 }

@@ -160,6 +160,8 @@ export function upgrades(ctx: Ctx, deps: UpgradeDeps) {
 
   return {
     onUpgrade,
+    /** Takes a connection that came another way (the HTTP transport's sessions) as an upgraded one. */
+    accept: (ws: WebSocket, req: IncomingMessage) => onConnection(ws, req, req.socket),
     /** Connection figures for `/stats`. */
     stats() {
       let authenticated = 0;
