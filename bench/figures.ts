@@ -3,6 +3,7 @@
 // each figure they quote (`<!-- fig:KEY -->text<!-- /fig -->`) and each generated table
 // (`<!-- table:KEY -->` … `<!-- /table -->`), and test/docs/figures.test.ts fails when a marked
 // text differs from what this file renders for its key.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Figure } from './lib';
@@ -47,6 +48,20 @@ export const readFigures = (file = FIGURES): Figures =>
 
 export const writeFigures = (figures: Figures, file = FIGURES): void =>
   writeFileSync(file, `${JSON.stringify(figures, null, 2)}\n`);
+
+/** The short key of a size-limit entry: `core`, `core.dev`, `react`, `script`, `script.extras`, … */
+export const sizeKey = (name: string): string => {
+  if (name.startsWith("import { WebSocketClient } from 'resilient-ws'"))
+    return name.includes('(development)') ? 'core.dev' : 'core';
+  const sub = /^resilient-ws\/([a-z-]+)/.exec(name);
+  if (sub) return sub[1] as string;
+  const script = /^dist\/resilient-ws\.(?:([a-z-]+)\.)?min\.js/.exec(name);
+  if (script) return script[1] ? `script.${script[1]}` : 'script';
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+};
 
 /** Bytes as size-limit and the docs print them: 1 KB = 1000 bytes, two decimals at most. */
 export const kb = (bytes: number, digits = 2): string => `${Number((bytes / 1000).toFixed(digits))} KB`;
@@ -184,6 +199,7 @@ export const docFiles = (): string[] => {
   return [
     'README.md',
     'CHANGELOG.md',
+    'CONTRIBUTING.md',
     ...readdirSync(join(root, 'docs'))
       .filter((n) => n.endsWith('.md'))
       .sort()
@@ -203,5 +219,8 @@ export const updateDocs = (f: Figures = readFigures()): string[] => {
       changed.push(file);
     }
   }
+  // a figure of another width re-pads its table: format as `npm run lint` expects
+  if (changed.length)
+    execFileSync(join(root, 'node_modules/.bin/biome'), ['format', '--write', ...changed], { cwd: root });
   return changed;
 };

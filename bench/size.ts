@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { kb, readFigures, type SizeEntry, texts, updateDocs, writeFigures } from './figures';
+import { kb, readFigures, type SizeEntry, sizeKey, texts, updateDocs, writeFigures } from './figures';
 import { root } from './lib';
 
 interface Measured {
@@ -18,20 +18,6 @@ interface Measured {
   size: number;
   sizeLimit: number;
 }
-
-/** The short key of a size-limit entry: `core`, `core.dev`, `react`, `script`, `script.extras`, … */
-export const sizeKey = (name: string): string => {
-  if (name.startsWith("import { WebSocketClient } from 'resilient-ws'"))
-    return name.includes('(development)') ? 'core.dev' : 'core';
-  const sub = /^resilient-ws\/([a-z-]+)/.exec(name);
-  if (sub) return sub[1] as string;
-  const script = /^dist\/resilient-ws\.(?:([a-z-]+)\.)?min\.js/.exec(name);
-  if (script) return script[1] ? `script.${script[1]}` : 'script';
-  return name
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '');
-};
 
 const main = async (): Promise<void> => {
   const write = process.argv.includes('--write');

@@ -3,29 +3,52 @@ import { parseJson } from './json';
 import type { QueueLimits } from './queue';
 import type { AuthOptions, ClientOptions, HeartbeatOptions, Logger, ReconnectOptions } from './types';
 
-/** Options with every default filled in. */
+/**
+ * Options with every default filled in: what `client.options` returns. Each field is the
+ * option of the same name in {@link ClientOptions}, or its default.
+ */
 export interface Resolved<In, Out> {
+  /** {@link ClientOptions.url}, as given */
   url: ClientOptions<In, Out>['url'];
+  /** {@link ClientOptions.protocols} */
   protocols?: string | string[];
+  /** {@link ClientOptions.binaryType}; `'arraybuffer'` by default */
   binaryType: string;
+  /** {@link ClientOptions.WebSocket}, when given */
   WebSocket?: ClientOptions<In, Out>['WebSocket'];
+  /** {@link ClientOptions.autoConnect} */
   autoConnect: boolean;
+  /** {@link ClientOptions.connectTimeout}, ms */
   connectTimeout: number;
+  /** {@link ClientOptions.reconnect}, every default filled in, or `false` */
   reconnect: false | (Required<Omit<ReconnectOptions, 'shouldReconnect'>> & Pick<ReconnectOptions, 'shouldReconnect'>);
   /** `message` and `isPong` absent: `{ [typeKey]: 'ping' }` and a `'pong'` type */
   heartbeat:
     | false
     | (Required<Omit<HeartbeatOptions<In, Out>, 'message' | 'isPong'>> &
         Pick<HeartbeatOptions<In, Out>, 'message' | 'isPong'>);
-  auth?: AuthOptions<In, Out> & { timeout: number };
+  /** {@link ClientOptions.auth} in its object form, when given */
+  auth?: AuthOptions<In, Out> & {
+    /** {@link AuthOptions.timeout}, ms */
+    timeout: number;
+  };
+  /** {@link ClientOptions.authFailureCodes} */
   authFailureCodes: number[];
+  /** {@link ClientOptions.queue}: `maxSize`, `maxBytes`, `overflow` and `ttl`, or `false` */
   queue: false | QueueLimits;
+  /** {@link ClientOptions.highWaterMark}, bytes */
   highWaterMark: number;
+  /** {@link ClientOptions.serialize} */
   serialize: (msg: Out) => unknown;
+  /** {@link ClientOptions.deserialize} */
   deserialize: (data: unknown) => unknown;
+  /** {@link ClientOptions.typeKey} */
   typeKey: string;
+  /** {@link ClientOptions.logger} */
   logger: Logger;
+  /** {@link ClientOptions.debug} */
   debug: boolean;
+  /** {@link ClientOptions.pageEvents} */
   pageEvents: boolean;
 }
 

@@ -7,8 +7,7 @@
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error -- a plain JS config, untyped
 import sizeLimit from '../../.size-limit.mjs';
-import { type Figures, kb, marks, readFigures, render, texts } from '../../bench/figures';
-import { sizeKey } from '../../bench/size';
+import { type Figures, kb, marks, readFigures, render, sizeKey, texts } from '../../bench/figures';
 import { markdownFiles, read, withoutCode } from './markdown';
 
 const figures = readFigures();

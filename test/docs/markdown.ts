@@ -5,10 +5,11 @@ import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 
-/** README.md, CHANGELOG.md and every docs/*.md, as paths relative to the repository. */
+/** README.md, CHANGELOG.md, CONTRIBUTING.md and every docs/*.md, as paths relative to the repository. */
 export const markdownFiles = (): string[] => [
   'README.md',
   'CHANGELOG.md',
+  'CONTRIBUTING.md',
   ...readdirSync(`${root}docs`)
     .filter((f) => f.endsWith('.md'))
     .sort()

@@ -1,5 +1,6 @@
 // Starting `npm run demo` and other commands the docs show, as a reader would, on free ports.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { root } from './markdown';
 
@@ -49,24 +50,28 @@ export const listening = (port: number): Promise<boolean> =>
     s.once('error', () => resolve(false));
   });
 
-/** The processes whose parent is `pid` (from /proc, via pgrep). */
-export const childrenOf = (pid: number): number[] => {
-  try {
-    return execFileSync('pgrep', ['-P', String(pid)])
-      .toString()
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return []; // pgrep exits 1 when there is none
-  }
-};
+/** The processes whose parent is `pid`, read from /proc (Linux). */
+export const childrenOf = (pid: number): number[] =>
+  readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
 
+/** The command line of a running process, or '' when there is none. */
 export const commandLine = (pid: number): string => {
   try {
-    return execFileSync('ps', ['-o', 'args=', '-p', String(pid)])
-      .toString()
-      .trim();
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return ''; // exited, not yet reaped
+    return cmd.split('\0').filter(Boolean).join(' ');
   } catch {
     return '';
   }
@@ -110,13 +115,15 @@ export const runNode = (
   );
 };
 
-/** SIGKILL `pid` and everything it started (a failed test must not leave a server behind). */
-export const killTree = (pid: number | undefined): void => {
-  if (pid === undefined) return;
-  for (const child of childrenOf(pid)) killTree(child);
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
+/** `pid` and every process below it, now (before a signal reparents them). */
+export const descendants = (pid: number): number[] => [pid, ...childrenOf(pid).flatMap(descendants)];
+
+/** SIGKILL each of `pids` that still runs. */
+export const killAll = (pids: number[]): void => {
+  for (const pid of pids)
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
 };
