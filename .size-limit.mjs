@@ -27,7 +27,7 @@ export default [
     import: '*',
     ignore: ['react', 'react/jsx-runtime', 'resilient-ws'],
     gzip: true,
-    limit: '1 KB',
+    limit: '1.1 KB',
   },
   {
     name: 'resilient-ws/vue',
@@ -35,7 +35,7 @@ export default [
     import: '*',
     ignore: ['vue', 'resilient-ws'],
     gzip: true,
-    limit: '0.8 KB',
+    limit: '1.1 KB',
   },
   {
     name: 'resilient-ws/delivery',
@@ -70,6 +70,14 @@ export default [
     limit: '1.3 KB',
   },
   {
+    name: 'resilient-ws/channels',
+    path: 'dist/channels.production.mjs',
+    import: '{ channels }',
+    ignore: ['resilient-ws'],
+    gzip: true,
+    limit: '1.5 KB',
+  },
+  {
     name: 'resilient-ws/fallback',
     path: 'dist/fallback.production.mjs',
     import: '{ fallback }',
@@ -97,5 +105,12 @@ export default [
     disablePlugins: ['@size-limit/esbuild'],
     gzip: true,
     limit: '1.56 KB',
+  },
+  {
+    name: 'dist/resilient-ws.channels.min.js (<script> tag, channels)',
+    path: 'dist/resilient-ws.channels.min.js',
+    disablePlugins: ['@size-limit/esbuild'],
+    gzip: true,
+    limit: '1.6 KB',
   },
 ];

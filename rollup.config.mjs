@@ -8,8 +8,8 @@ import esbuild from 'rollup-plugin-esbuild';
 // and the add-ons import the core as `resilient-ws`, so an app never holds two clients. Each
 // entry is built three times (see `builds`); package.json's `exports` gives each its
 // `development` and `production` conditions (test/package/conditions.test.ts checks both).
-const entries = ['index', 'react', 'vue', 'delivery', 'request', 'shared', 'outbox', 'fallback'];
-const external = ['react', 'vue', 'resilient-ws'];
+const entries = ['index', 'react', 'vue', 'delivery', 'request', 'shared', 'outbox', 'fallback', 'channels'];
+const external = ['react', 'vue', 'resilient-ws', 'resilient-ws/channels'];
 const ts = () => esbuild({ target: 'es2021' });
 // The source writes its development-only code behind `__DEV__` (declared in src/env.d.ts).
 // Each output replaces it. The npm files, per entry: `x.development.*` with `true` (checks on,
@@ -115,6 +115,20 @@ export default [
     plugins: [mode(false), ts()],
     output: {
       file: 'dist/resilient-ws.shared.min.js',
+      format: 'iife',
+      name: 'ResilientWS',
+      extend: true,
+      globals: { 'resilient-ws': 'ResilientWS' },
+      plugins: [min()],
+    },
+  },
+  // Channels, for a <script> tag after the core: `ResilientWS.channels` and `ResilientWS.tokenRefresh`.
+  {
+    input: 'src/channels.ts',
+    external: ['resilient-ws'],
+    plugins: [mode(false), ts()],
+    output: {
+      file: 'dist/resilient-ws.channels.min.js',
       format: 'iife',
       name: 'ResilientWS',
       extend: true,

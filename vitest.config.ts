@@ -9,6 +9,7 @@ const alias = {
   'resilient-ws/shared': fileURLToPath(new URL('./src/shared.ts', import.meta.url)),
   'resilient-ws/outbox': fileURLToPath(new URL('./src/outbox.ts', import.meta.url)),
   'resilient-ws/fallback': fileURLToPath(new URL('./src/fallback.ts', import.meta.url)),
+  'resilient-ws/channels': fileURLToPath(new URL('./src/channels.ts', import.meta.url)),
   'resilient-ws': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
 };
 

@@ -64,6 +64,7 @@ export async function buildDemo(): Promise<void> {
     alias: {
       'resilient-ws': dist('index.mjs'),
       'resilient-ws/react': dist('react.mjs'),
+      'resilient-ws/channels': dist('channels.mjs'),
       'resilient-ws/delivery': dist('delivery.mjs'),
       'resilient-ws/request': dist('request.mjs'),
       'resilient-ws/shared': dist('shared.mjs'),
@@ -79,6 +80,7 @@ export async function buildDemo(): Promise<void> {
     alias: {
       'resilient-ws': dist('index.mjs'),
       'resilient-ws/vue': dist('vue.mjs'),
+      'resilient-ws/channels': dist('channels.mjs'),
       'resilient-ws/delivery': dist('delivery.mjs'),
       'resilient-ws/request': dist('request.mjs'),
     },

@@ -2,6 +2,7 @@
 // `ResilientWS`); this script is bundled by esbuild as an IIFE and never imports the SDK itself.
 // Everything the user or the server writes is rendered with `textContent`.
 import type { State, StateDetail, WebSocketClient, WebSocketClientError } from 'resilient-ws';
+import type { Channel } from 'resilient-ws/channels';
 import type { ChatMsg, ClientMsg, PriceMsg, ServerMsg } from '../protocol';
 import { SHARE_NAME, SHARED, setShared, tabRole } from './share-tabs';
 import {
@@ -24,7 +25,8 @@ declare global {
     typeof import('resilient-ws/delivery') &
     typeof import('resilient-ws/request') &
     typeof import('resilient-ws/shared') &
-    typeof import('resilient-ws/outbox');
+    typeof import('resilient-ws/outbox') &
+    typeof import('resilient-ws/channels');
   interface Window {
     /** For a browser test or the console. */
     demo?: { client: WebSocketClient<ServerMsg, ClientMsg>; tokens: TokenSource };
@@ -197,6 +199,59 @@ $<HTMLFormElement>('message-form').addEventListener('submit', (e) => {
 });
 
 renderRoom();
+
+// ------------------------------------------------------------------ rooms on channels
+
+/** A line of a channel room: what the page publishes (the channel carries it as it is). */
+type RoomLine = { user: string; text: string; at: number };
+
+// the room is the channel `room:<name>`, recovered where it stopped after every reconnect
+const rooms = ResilientWS.channels(client);
+let me = 'me';
+client.on('auth_ok', (m) => {
+  me = m.user;
+});
+let current: Channel<RoomLine> | undefined;
+
+function enter(name: string): void {
+  current?.unsubscribe();
+  $('ch-log').replaceChildren();
+  const ch = (current = rooms.subscribe<RoomLine>(`room:${name}`));
+  $('ch-room').textContent = ch.name;
+  $('ch-state').textContent = ch.state;
+  ch.onStateChange((s) => {
+    $('ch-state').textContent = s;
+  });
+  ch.on((line) => {
+    const li = el('li');
+    li.dataset.testid = 'channel-line';
+    li.append(el('time', undefined, fmtTime(line.at)), el('span', 'who', line.user), el('span', 'text', line.text));
+    const list = $('ch-log');
+    list.append(li);
+    while (list.childElementCount > MAX_LINES) list.firstElementChild?.remove();
+  });
+  const members = (): void => {
+    $('ch-members').textContent = ch.presence.members.map((m) => m.user).join(', ');
+  };
+  members();
+  ch.presence.onChange(members);
+}
+
+$<HTMLFormElement>('ch-room-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const name = $<HTMLInputElement>('ch-room-input').value.trim();
+  if (name !== '' && `room:${name}` !== current?.name) enter(name);
+});
+
+$<HTMLFormElement>('ch-message-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const input = $<HTMLInputElement>('ch-message');
+  if (input.value.trim() === '') return;
+  current?.publish({ user: me, text: input.value, at: Date.now() });
+  input.value = '';
+});
+
+enter('lobby');
 
 // ------------------------------------------------------------------ prices
 

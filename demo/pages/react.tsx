@@ -8,9 +8,11 @@ import type { WebSocketClient } from 'resilient-ws';
 import { type Delivery, delivery } from 'resilient-ws/delivery';
 import { outbox } from 'resilient-ws/outbox';
 import {
+  useChannel,
   useConnectionState,
   useLastMessage,
   useMessage,
+  usePresence,
   useWebSocket,
   useWebSocketClient,
   WebSocketProvider,
@@ -143,6 +145,7 @@ function App() {
       <main className="grid">
         <ConnectionPanel tokens={tokens} unacked={delivered?.unacked ?? 0} />
         <ChatPanel />
+        <ChannelPanel />
         <PricesPanel />
         <EventLog />
       </main>
@@ -272,6 +275,88 @@ function ConnectionPanel({ tokens, unacked }: { tokens: TokenSource; unacked: nu
           </button>
         ))}
       </div>
+    </section>
+  );
+}
+
+/** A line of a channel room: what the page publishes (the channel carries it as it is). */
+type RoomLine = { user: string; text: string; at: number };
+
+/**
+ * The chat rooms on channels (`resilient-ws/channels`): the room is the channel `room:<name>`,
+ * recovered where it stopped after every reconnect; who is here comes from presence.
+ */
+function ChannelPanel() {
+  const client = useDemoClient();
+  const me = useLastMessage('auth_ok', client)?.user ?? 'me';
+  const [room, setRoom] = useState('lobby');
+  const [roomInput, setRoomInput] = useState('lobby');
+  const [message, setMessage] = useState('');
+  const [lines, setLines] = useState<Array<RoomLine & { key: string }>>([]);
+  const { state, publish } = useChannel<RoomLine>(`room:${room}`, (line, pos) =>
+    setLines((prev) => [...prev, { ...line, key: `${pos.epoch}.${pos.offset}` }].slice(-MAX_LINES)),
+  );
+  const members = usePresence(`room:${room}`);
+  const onJoin = (e: FormEvent): void => {
+    e.preventDefault();
+    const r = roomInput.trim();
+    if (r === '' || r === room) return;
+    setLines([]);
+    setRoom(r);
+  };
+  const onSend = (e: FormEvent): void => {
+    e.preventDefault();
+    if (message.trim() === '') return;
+    publish({ user: me, text: message, at: Date.now() });
+    setMessage('');
+  };
+  return (
+    <section className="panel" id="channel-panel">
+      <h2>
+        Rooms on channels{' '}
+        <small>
+          <span id="ch-room">room:{room}</span> <span id="ch-state">{state}</span>
+        </small>
+      </h2>
+      <form id="ch-room-form" onSubmit={onJoin}>
+        <input
+          type="text"
+          id="ch-room-input"
+          maxLength={32}
+          autoComplete="off"
+          value={roomInput}
+          onChange={(e) => setRoomInput(e.target.value)}
+        />
+        <button type="submit" id="ch-join">
+          Switch
+        </button>
+      </form>
+      <p>
+        here: <span id="ch-members">{members.map((m) => m.user).join(', ')}</span>
+      </p>
+      <ul id="ch-log" className="chat" aria-live="polite">
+        {lines.map((l) => (
+          <li key={l.key} data-testid="channel-line">
+            <time>{fmtTime(l.at)}</time>
+            <span className="who">{l.user}</span>
+            <span className="text">{l.text}</span>
+          </li>
+        ))}
+      </ul>
+      <form id="ch-message-form" onSubmit={onSend}>
+        <input
+          type="text"
+          id="ch-message"
+          placeholder="message"
+          maxLength={1000}
+          autoComplete="off"
+          value={message}
+          onChange={(e) => setMessage(e.target.value)}
+        />
+        <button type="submit" id="ch-send">
+          Send
+        </button>
+      </form>
     </section>
   );
 }

@@ -7,9 +7,11 @@ import { type Delivery, delivery } from 'resilient-ws/delivery';
 import { request } from 'resilient-ws/request';
 import {
   provideWebSocketClient,
+  useChannel,
   useConnectionState,
   useLastMessage,
   useMessage,
+  usePresence,
   useWebSocket,
   useWebSocketClient,
 } from 'resilient-ws/vue';
@@ -333,6 +335,80 @@ const ChatPanel = defineComponent({
   },
 });
 
+/** A line of a channel room: what the page publishes (the channel carries it as it is). */
+type RoomLine = { user: string; text: string; at: number };
+
+/**
+ * The chat rooms on channels (`resilient-ws/channels`): the room is the channel `room:<name>`,
+ * recovered where it stopped after every reconnect; who is here comes from presence.
+ */
+const ChannelPanel = defineComponent({
+  setup() {
+    const client = useDemoClient();
+    const me = useLastMessage('auth_ok', client);
+    const room = ref('lobby');
+    const roomInput = ref('lobby');
+    const message = ref('');
+    const lines = shallowRef<Array<RoomLine & { key: string }>>([]);
+    const name = () => `room:${room.value}`;
+    const { state, publish } = useChannel<RoomLine>(name, (line, pos) => {
+      lines.value = [...lines.value, { ...line, key: `${pos.epoch}.${pos.offset}` }].slice(-MAX_LINES);
+    });
+    const members = usePresence(name);
+    const onJoin = (e: Event): void => {
+      e.preventDefault();
+      const r = roomInput.value.trim();
+      if (r === '' || r === room.value) return;
+      lines.value = [];
+      room.value = r;
+    };
+    const onSend = (e: Event): void => {
+      e.preventDefault();
+      if (message.value.trim() === '') return;
+      publish({ user: me.value?.user ?? 'me', text: message.value, at: Date.now() });
+      message.value = '';
+    };
+    const input = (id: string, value: Ref<string>, extra: Record<string, unknown>): VNode =>
+      h('input', {
+        type: 'text',
+        id,
+        autocomplete: 'off',
+        value: value.value,
+        onInput: (e: Event) => {
+          value.value = inputValue(e);
+        },
+        ...extra,
+      });
+    return () =>
+      h('section', { class: 'panel', id: 'channel-panel' }, [
+        h('h2', [
+          'Rooms on channels ',
+          h('small', [h('span', { id: 'ch-room' }, name()), ' ', h('span', { id: 'ch-state' }, state.value)]),
+        ]),
+        h('form', { id: 'ch-room-form', onSubmit: onJoin }, [
+          input('ch-room-input', roomInput, { maxlength: 32 }),
+          h('button', { type: 'submit', id: 'ch-join' }, 'Switch'),
+        ]),
+        h('p', ['here: ', h('span', { id: 'ch-members' }, members.value.map((m) => m.user).join(', '))]),
+        h(
+          'ul',
+          { id: 'ch-log', class: 'chat', 'aria-live': 'polite' },
+          lines.value.map((l) =>
+            h('li', { key: l.key, 'data-testid': 'channel-line' }, [
+              h('time', fmtTime(l.at)),
+              h('span', { class: 'who' }, l.user),
+              h('span', { class: 'text' }, l.text),
+            ]),
+          ),
+        ),
+        h('form', { id: 'ch-message-form', onSubmit: onSend }, [
+          input('ch-message', message, { placeholder: 'message', maxlength: 1000 }),
+          h('button', { type: 'submit', id: 'ch-send' }, 'Send'),
+        ]),
+      ]);
+  },
+});
+
 const PricesPanel = defineComponent({
   setup() {
     const prices = shallowRef<ReadonlyMap<string, PriceMsg>>(new Map());
@@ -408,6 +484,7 @@ const App = defineComponent({
       h('main', { class: 'grid' }, [
         h(ConnectionPanel, { tokens, delivered }),
         h(ChatPanel),
+        h(ChannelPanel),
         h(PricesPanel),
         h(EventLog),
       ]),

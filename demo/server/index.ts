@@ -63,6 +63,14 @@
  *   `chat` messages carry numeric ids that increase across rooms, instances and restarts, so
  *   the client drops repeats.
  *
+ * Channels (the server side of `resilient-ws/channels`, `channels.ts`; the contract is docs/channels.md):
+ *   → `{type:'sub', channel, client, epoch?, offset?}`  ← `{type:'subscribed', channel, epoch, offset,
+ *     recovered, members}` then the missed `pub`s, then live ones; or `{type:'sub_error', channel, reason}`
+ *   → `{type:'unsub', channel}`; → `{type:'publish', channel, data, id}` (acked like any id)
+ *   ← `{type:'pub', channel, epoch, offset, data}`, `{type:'presence_join', channel, member}`,
+ *     `{type:'presence_leave', channel, client}`
+ *   → `{type:'reauth', token}`  ← `{type:'reauthed', expiresAt?}`; refused: close 4002
+ *
  * Request/response (the server side of `resilient-ws/request`):
  *   → `{type:'request', requestId, op:'time'|'who'}`
  *   ← `{type:'reply', requestId, time}` / `{type:'reply', requestId, users}` (the room's members)
@@ -98,6 +106,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StatsResponse } from '../protocol';
 import { type Bus, memoryBus } from './bus';
+import { channels as makeChannels } from './channels';
+import { memoryChannels, redisChannels } from './channels-store';
 import { chaos as makeChaos } from './chaos';
 import { DEMO_ONLY, hostChecks, isLoopbackHost } from './hosts';
 import { httpHandler, listen } from './http';
@@ -144,11 +154,14 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const hosts = hostChecks(host, opts.allowedHosts, opts.allowedOrigins);
   const tokens = makeTokens(opts.secret ?? (await bus.secret()));
   const rooms = makeRooms(ctx, { replay: opts.replay ?? false });
+  const kept = { history: limits.channelHistory, idleMs: limits.channelIdleMs, maxChannels: limits.maxChannels };
+  const store = opts.redis && !opts.bus ? await redisChannels({ url: opts.redis, log, ...kept }) : memoryChannels(kept);
+  const chans = makeChannels(ctx, store, tokens);
   const chaos = makeChaos(ctx, opts.stallReapMs ?? 120_000);
   const stopPrices = startPrices(ctx.conns, opts.priceIntervalMs ?? 500);
   const door = upgrades(ctx, {
     rooms,
-    onFrame: messages(ctx, { rooms, tokens, rate, received }),
+    onFrame: messages(ctx, { rooms, channels: chans, tokens, rate, received }),
     isDown: () => chaos.down || closed,
     hosts,
     authTimeoutMs: limits.authTimeoutMs,
@@ -192,6 +205,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   } catch (err) {
     door.close();
     stopPrices();
+    chans.close();
+    await store.close();
     await bus.close();
     throw err;
   }
@@ -215,6 +230,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      chans.close();
+      await store.close();
       await bus.close();
     },
     drop: chaos.drop,

@@ -34,6 +34,18 @@ export interface Limits {
   maxName: number;
   /** Longest chat line, in characters. @default 1000 */
   maxText: number;
+  /** Channels one connection may hold at once; more → `sub_error`. @default 32 */
+  channelsPerConnection: number;
+  /** Distinct channels one instance serves at once (and the in-process store holds); more → `sub_error`. @default 10000 */
+  maxChannels: number;
+  /** Publications kept per channel for recovery. @default 1000 */
+  channelHistory: number;
+  /** A channel with no publish and no subscribe for this long loses its history and epoch (Redis: `PEXPIRE`). @default 3600000 */
+  channelIdleMs: number;
+  /** Largest publication (`data` as JSON), in bytes. @default 8192 */
+  maxPublish: number;
+  /** A channel member whose connection closed is announced as gone after this long, unless it is back. @default 5000 */
+  presenceGraceMs: number;
 }
 
 /** The defaults. */
@@ -50,6 +62,12 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   roomIdleMs: 3_600_000,
   maxName: 32,
   maxText: 1000,
+  channelsPerConnection: 32,
+  maxChannels: 10_000,
+  channelHistory: 1000,
+  channelIdleMs: 3_600_000,
+  maxPublish: 8192,
+  presenceGraceMs: 5000,
 });
 
 /** The defaults with `overrides` applied; a value that is not a positive number throws, naming it. */

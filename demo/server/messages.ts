@@ -5,6 +5,7 @@
  */
 import type { RawData } from 'ws';
 import type { ServerMsg } from '../protocol';
+import type { Channels } from './channels';
 import { closeConn, send, sendError, sendRaw, system, takeToken } from './conn';
 import { checkName, nameFree, reclaim } from './names';
 import type { Rooms } from './rooms';
@@ -31,6 +32,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** What the message handlers need. */
 export interface MessageDeps {
   rooms: Rooms;
+  /** `sub`, `unsub`, `publish`, `reauth` (docs/channels.md) */
+  channels?: Channels;
   tokens: ReturnType<typeof makeTokens>;
   rate: number;
   received: ReceivedFrame[];
@@ -131,6 +134,12 @@ export function messages(ctx: Ctx, deps: MessageDeps): (c: Conn, data: RawData, 
         if (msg.channel !== 'prices') return sendError(c, 'unknown channel (only "prices")');
         c.prices = type === 'subscribe';
         return send(c, system(`${type}d: prices`));
+      case 'sub':
+      case 'unsub':
+      case 'publish':
+      case 'reauth':
+        if (deps.channels) return deps.channels.handle(c, msg, id);
+        return sendError(c, `unknown type ${JSON.stringify(type)}`);
       default:
         return sendError(c, `unknown type ${JSON.stringify(type.slice(0, 40))}`);
     }
@@ -159,7 +168,8 @@ export function messages(ctx: Ctx, deps: MessageDeps): (c: Conn, data: RawData, 
     // Acking after handling means an instance killed in between leaves the message unacked,
     // so the client re-sends it to the next instance instead of losing it.
     if (id.length > 64) return sendError(c, 'id too long');
-    if (msg.type === 'message') await handleMessage(c, msg, text, id);
+    // a publication's dedupe is part of its append too
+    if (msg.type === 'message' || msg.type === 'publish') await handleMessage(c, msg, text, id);
     else if (await bus.firstSeen({ user: c.info.user as string, id })) await handleMessage(c, msg, text);
     send(c, { type: 'ack', id });
   }

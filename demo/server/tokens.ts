@@ -19,11 +19,14 @@ export type TokenCheck = { ok: true; user: string; expiresAt?: number } | { ok: 
 const INVALID: TokenCheck = { ok: false, reason: 'invalid token' };
 
 /** Issue and verify tokens signed with `key`. */
-export function tokens(key: string): { issue(ttlSeconds: number): TokenResponse; check(token: string): TokenCheck } {
+export function tokens(key: string): {
+  issue(ttlSeconds: number, user?: string): TokenResponse;
+  check(token: string): TokenCheck;
+} {
   const sign = (body: string): Buffer => createHmac('sha256', key).update(body).digest();
   return {
-    issue(ttlSeconds) {
-      const user = `guest-${randomBytes(2).toString('hex')}`;
+    // `user`: a fresh token for the same user (a live refresh); default a new guest
+    issue(ttlSeconds, user = `guest-${randomBytes(2).toString('hex')}`) {
       const expiresAt = Date.now() + Math.round(ttlSeconds * 1000);
       const body = Buffer.from(JSON.stringify({ u: user, e: expiresAt })).toString('base64url');
       return { token: `tmp_${body}.${sign(body).toString('base64url')}`, expiresAt, user };

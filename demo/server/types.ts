@@ -102,6 +102,8 @@ export interface DemoServerEvents {
   /** A frame arrived (before rate limiting and parsing). */
   frame: [info: ConnectionInfo, data: string];
   close: [info: ConnectionInfo, code: number, reason: string];
+  /** A live re-authentication was accepted: the new token's expiry (channels' `reauth`). */
+  reauth: [info: ConnectionInfo, expiresAt: number | undefined];
   /** An upgrade was refused. */
   rejected: [reason: 'path' | 'host' | 'origin' | 'down', origin: string | undefined];
 }

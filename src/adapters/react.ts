@@ -19,6 +19,7 @@ import {
   type State,
   WebSocketClient,
 } from 'resilient-ws';
+import { type Channel, type ChannelState, channels, type Member, type Position } from 'resilient-ws/channels';
 
 /** A client of any message types. */
 // biome-ignore lint/suspicious/noExplicitAny: the context holds a client of any message types
@@ -190,4 +191,94 @@ export function useWebSocket<In extends Message = Message, Out = Message>(
     };
   }, [s]);
   return s[0];
+}
+
+/**
+ * Holds channel `name` of `client` for one user of it (a component): the first subscribes, the
+ * last to let go unsubscribes, so two components on one channel never unsubscribe each other.
+ */
+const held = new WeakMap<AnyClient, Map<string, [Channel, number]>>();
+const hold = (client: AnyClient, name: string): [Channel, () => void] => {
+  let m = held.get(client);
+  if (!m) held.set(client, (m = new Map()));
+  const h = m.get(name) ?? [channels(client).subscribe(name), 0];
+  h[1]++;
+  m.set(name, h);
+  return [
+    h[0],
+    () => {
+      if (--h[1]) return;
+      m.delete(name);
+      h[0].unsubscribe();
+    },
+  ];
+};
+
+/** What {@link useChannel} returns. */
+export interface ChannelView<T> {
+  /** the channel's state; `'subscribing'` until it is subscribed (and during server rendering) */
+  state: ChannelState;
+  /** publish to the channel (see `Channel.publish`) */
+  publish: (data: T) => void;
+  /** the channel, once the component is mounted */
+  channel: Channel<T> | undefined;
+}
+
+/**
+ * Subscribes to channel `name` (of `resilient-ws/channels`) while the component is mounted and
+ * calls `handler` for each publication, once and in order; the newest `handler` is the one
+ * called. Re-renders when the channel's state changes. Components on the same channel share
+ * one subscription.
+ * @typeParam T - the type of the channel's publications
+ */
+export function useChannel<T = unknown>(
+  name: string,
+  handler?: (data: T, position: Position) => void,
+  client?: AnyClient,
+): ChannelView<T> {
+  const c = useWebSocketClient(client);
+  const h = useRef(handler);
+  useCommitEffect(() => {
+    h.current = handler;
+  });
+  const [ch, set] = useState<[unknown, string, Channel<T>]>();
+  useEffect(() => {
+    const [sub, release] = hold(c, name);
+    set([c, name, sub as Channel<T>]);
+    const off = (sub as Channel<T>).on((d, p) => h.current?.(d, p));
+    return () => {
+      off();
+      release();
+    };
+  }, [c, name]);
+  const channel = ch && ch[0] === c && ch[1] === name ? ch[2] : undefined;
+  const state = useSyncExternalStore<ChannelState>(
+    useCallback((f: () => void) => (channel ? channel.onStateChange(f) : () => {}), [channel]),
+    () => channel?.state ?? 'subscribing',
+    () => 'subscribing',
+  );
+  const publish = useCallback((data: T) => void channels(c).publish(name, data), [c, name]);
+  return { state, publish, channel };
+}
+
+const NONE: readonly Member[] = [];
+
+/**
+ * The members of channel `name` (subscribing to it while the component is mounted, shared
+ * with {@link useChannel}); re-renders when someone joins or leaves. Empty until subscribed
+ * and during server rendering.
+ */
+export function usePresence(name: string, client?: AnyClient): readonly Member[] {
+  const c = useWebSocketClient(client);
+  const [s, set] = useState<[unknown, string, readonly Member[]]>();
+  useEffect(() => {
+    const [sub, release] = hold(c, name);
+    set([c, name, sub.presence.members]);
+    const off = sub.presence.onChange((m) => set([c, name, m]));
+    return () => {
+      off();
+      release();
+    };
+  }, [c, name]);
+  return s && s[0] === c && s[1] === name ? s[2] : NONE;
 }

@@ -6,6 +6,7 @@ import {
   type State,
   WebSocketClient,
 } from 'resilient-ws';
+import { type Channel, type ChannelState, channels, type Member, type Position } from 'resilient-ws/channels';
 import {
   type App,
   computed,
@@ -240,4 +241,96 @@ export function useWebSocket<In extends Message = Message, Out = Message>(
     });
   onScopeDispose(() => r.value.dispose());
   return shallowReadonly(r);
+}
+
+/**
+ * Holds channel `name` of `client` for one user of it (a component): the first subscribes, the
+ * last to let go unsubscribes, so two components on one channel never unsubscribe each other.
+ */
+const held = new WeakMap<AnyClient, Map<string, [Channel, number]>>();
+const hold = (client: AnyClient, name: string): [Channel, () => void] => {
+  let m = held.get(client);
+  if (!m) held.set(client, (m = new Map()));
+  const h = m.get(name) ?? [channels(client).subscribe(name), 0];
+  h[1]++;
+  m.set(name, h);
+  return [
+    h[0],
+    () => {
+      if (--h[1]) return;
+      m.delete(name);
+      h[0].unsubscribe();
+    },
+  ];
+};
+
+/** What {@link useChannel} returns. */
+export interface ChannelRefs<T> {
+  /** the channel's state; `'subscribing'` until it is subscribed (and during server rendering) */
+  state: Readonly<Ref<ChannelState>>;
+  /** publish to the channel (see `Channel.publish`) */
+  publish: (data: T) => void;
+  /** the channel, outside server rendering */
+  channel: Readonly<ShallowRef<Channel<T> | undefined>>;
+}
+
+/**
+ * Subscribes to channel `name` (of `resilient-ws/channels`) until the effect scope ends, and
+ * calls `handler` for each publication, once and in order. `name` and `client` may be refs:
+ * the subscription follows them. Composables on the same channel share one subscription.
+ * @typeParam T - the type of the channel's publications
+ */
+export function useChannel<T = unknown>(
+  name: MaybeRefOrGetter<string>,
+  handler?: (data: T, position: Position) => void,
+  client?: ClientSource,
+): ChannelRefs<T> {
+  const c = useWebSocketClient(client);
+  const state = shallowRef<ChannelState>('subscribing');
+  const channel = shallowRef<Channel<T>>();
+  follow([c, () => toValue(name)], ([x, n]) => {
+    const [sub, release] = hold(x, n);
+    channel.value = sub as Channel<T>;
+    state.value = sub.state;
+    const offs = [
+      sub.onStateChange((v) => {
+        state.value = v;
+      }),
+      (sub as Channel<T>).on((d, p) => handler?.(d, p)),
+    ];
+    return () => {
+      for (const off of offs) off();
+      release();
+    };
+  });
+  return {
+    state: shallowReadonly(state),
+    publish: (data) => void channels(c.value).publish(toValue(name), data),
+    channel: shallowReadonly(channel),
+  };
+}
+
+/**
+ * The members of channel `name` as a readonly shallow ref (subscribing to it until the effect
+ * scope ends, shared with {@link useChannel}); it changes when someone joins or leaves. Empty
+ * until subscribed and during server rendering.
+ */
+export function usePresence(
+  name: MaybeRefOrGetter<string>,
+  client?: ClientSource,
+): Readonly<ShallowRef<readonly Member[]>> {
+  const c = useWebSocketClient(client);
+  const members = shallowRef<readonly Member[]>([]);
+  follow([c, () => toValue(name)], ([x, n]) => {
+    const [sub, release] = hold(x, n);
+    members.value = sub.presence.members;
+    const off = sub.presence.onChange((m) => {
+      members.value = m;
+    });
+    return () => {
+      off();
+      release();
+    };
+  });
+  return shallowReadonly(members);
 }

@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'REQUEST_TIMEOUT'
   | 'REQUEST_CANCELLED'
   | 'RESUME_GAP'
+  | 'CHANNEL_GAP'
+  | 'CHANNEL_REFUSED'
   | 'DISPOSED'
   | 'STORAGE_ERROR';
 
