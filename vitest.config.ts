@@ -11,6 +11,9 @@ const alias = {
   'resilient-ws': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
 };
 
+/** The browser test files written against test/browser/driver.ts, so they run in every engine. */
+const PORTED = ['test/browser/burst.test.ts'];
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -44,17 +47,22 @@ export default defineConfig({
           server: { deps: { external: [/\/dist\//] } },
         },
       },
-      {
+      // The browser suite, once per engine (test/browser/driver.ts): the same files, the engine
+      // set by RWS_ENGINE. The engines run one after the other (groupOrder), never two browsers'
+      // timing-sensitive tests at once on a small machine; Chromium beside the Node suites, as before.
+      ...(['chromium', 'firefox', 'webkit'] as const).map((engine, i) => ({
         test: {
-          name: 'browser',
+          name: `browser-${engine}`,
           environment: 'node',
-          include: ['test/browser/**/*.test.ts'],
+          include: engine === 'chromium' ? ['test/browser/**/*.test.ts'] : PORTED,
           globalSetup: ['test/browser/global-setup.ts'],
+          env: { RWS_ENGINE: engine },
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          sequence: { groupOrder: i },
         },
-      },
+      })),
     ],
   },
 });

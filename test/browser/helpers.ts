@@ -1,25 +1,36 @@
-// Shared by the browser suite: launching the system Chromium, opening a demo page with probes
-// installed, and waiting for the page client's states.
+// Shared by the browser suite: the engine of this run for a test file, opening a demo page with
+// probes installed, and waiting for the page client's states.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { CHROMIUM_ARGS, type Driver, engineName, launch } from './driver';
 
-/** Launch flags for the system Chromium in a container; never a downloaded browser. */
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export { CHROMIUM_ARGS };
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
     args: CHROMIUM_ARGS,
   });
+}
+
+/** This run's engine (RWS_ENGINE), for the test names and the engine-specific expectations. */
+export const ENGINE = engineName();
+
+/**
+ * One browser of this run's engine for the test file (launched before its tests, closed after);
+ * prints the engine's version, which docs/browser-support.md quotes.
+ */
+export function driverForFile(): { readonly driver: Driver } {
+  const box = {} as { driver: Driver };
+  beforeAll(async () => {
+    box.driver = await launch();
+    console.info(`engine: ${box.driver.version}`);
+  });
+  afterAll(async () => {
+    await box.driver?.close();
+  });
+  return box;
 }
 
 /** One state change of the page's client, as the page saw it (`at`: the page's `Date.now()`). */
@@ -177,7 +188,7 @@ export interface PageConn {
   kill(): void;
 }
 
-/** An HTTP server on 127.0.0.1 (port 0) serving a blank page that loads the `<script>` build, with a `ws` endpoint at `/ws`. */
+/** An HTTP server on 127.0.0.1 (port 0) serving a blank page that loads the `<script>` builds (core, then delivery and request), with a `ws` endpoint at `/ws`. */
 export interface PageServer {
   url: string;
   wsUrl: string;
@@ -188,15 +199,24 @@ export interface PageServer {
 /**
  * Starts a {@link PageServer}. Its `ws` endpoint answers `{"type":"ping"}` with a pong (a
  * well-behaved server) and records everything else; `onConnection` may pause a connection.
+ * With `ack`, every frame with an `id` is acknowledged (`{"type":"ack","id"}`, for `delivery`).
  */
-export async function startPageServer(onConnection?: (conn: PageConn) => void): Promise<PageServer> {
+export async function startPageServer(
+  onConnection?: (conn: PageConn) => void,
+  options: { ack?: boolean } = {},
+): Promise<PageServer> {
   const { createServer } = await import('node:http');
   const { readFileSync } = await import('node:fs');
   const { WebSocketServer } = await import('ws');
   const sdk = readFileSync(new URL('../../dist/resilient-ws.min.js', import.meta.url));
+  const extras = readFileSync(new URL('../../dist/resilient-ws.extras.min.js', import.meta.url));
   const http = createServer((req, res) => {
     if (req.url === '/sdk.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(sdk);
-    else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script src="/sdk.js"></script>');
+    else if (req.url === '/extras.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(extras);
+    else
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<!doctype html><script src="/sdk.js"></script><script src="/extras.js"></script>');
   });
   const wss = new WebSocketServer({ server: http, path: '/ws' });
   const conns: PageConn[] = [];
@@ -209,6 +229,10 @@ export async function startPageServer(onConnection?: (conn: PageConn) => void): 
       const text = data.toString();
       if (text === '{"type":"ping"}') ws.send('{"type":"pong"}');
       else conn.frames.push(text);
+      if (options.ack && text.includes('"id"')) {
+        const id = (JSON.parse(text) as { id?: unknown }).id;
+        if (id !== undefined) ws.send(JSON.stringify({ type: 'ack', id }));
+      }
     });
     onConnection?.(conn);
   });
