@@ -171,3 +171,20 @@ else
     // … so what the network process held is gone: no frame of the burst is sent again
     expect(got).toEqual([]);
   });
+
+it('with delivery, every frame handed to a socket that died unread arrives after the reconnect, in order', async () => {
+  const N = 3000;
+  await killWhileHeld(N, true);
+  await expect
+    .poll(() => new Set(server!.conns[1]!.frames.map((f) => JSON.parse(f).i)).size, {
+      timeout: 30_000,
+      interval: 50,
+    })
+    .toBe(N);
+  const got = server!.conns[1]!.frames.map((f) => JSON.parse(f).i as number);
+  console.info(`delivery requeue: the second connection got ${got.length} frames for ${N} messages`);
+  const firsts = [...new Set(got)];
+  const at = firsts.findIndex((x, j) => x !== j);
+  expect(at === -1 ? 'in order' : `#${at}: ${firsts.slice(Math.max(0, at - 3), at + 5)}`).toBe('in order');
+  expect(firsts).toEqual([...Array(N).keys()]);
+});
