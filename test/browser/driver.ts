@@ -60,6 +60,8 @@ export interface TestPage {
   waitFor<R, A = undefined>(fn: (arg: A) => R | Promise<R>, arg?: A, options?: WaitOptions): Promise<NonNullable<R>>;
   reload(): Promise<void>;
   close(): Promise<void>;
+  /** A PNG of the whole page (of the window, in WebKit). */
+  screenshot(): Promise<Buffer>;
   /** Uncaught exceptions and unhandled rejections seen in the page so far (their messages). */
   readonly errors: string[];
   /** The playwright page, in Chromium only (for CDP and other Chromium-only facilities). */
@@ -146,6 +148,7 @@ async function launchChromium(): Promise<Driver> {
                 .then((h) => h.jsonValue() as Promise<NonNullable<R>>),
             reload: async () => void (await page.reload()),
             close: () => page.close(),
+            screenshot: () => page.screenshot({ fullPage: true }),
           };
         },
         close: () => context.close(),
@@ -178,7 +181,12 @@ async function launchFirefox(): Promise<Driver> {
           // a window of its own, not a tab: a background tab is hidden (and its timers throttled)
           const page = await context.newPage({ type: 'window' });
           const errors: string[] = [];
-          page.on('pageerror', (e) => errors.push(errorText(e instanceof Error ? e.message : String(e))));
+          page.on('pageerror', (e) => {
+            const m = errorText(e instanceof Error ? e.message : String(e));
+            // Firefox reports a failed or interrupted WebSocket as a script error: a diagnostic of
+            // the network, not an exception the page threw (Chromium and WebKit log it, no more)
+            if (!FIREFOX_NETWORK_NOTICE.test(m)) errors.push(m);
+          });
           await page.goto(url);
           return firefoxPage(page, errors);
         },
@@ -188,6 +196,9 @@ async function launchFirefox(): Promise<Driver> {
     close: () => browser.close(),
   };
 }
+
+const FIREFOX_NETWORK_NOTICE =
+  /^Firefox can.t establish a connection to the server at |^The connection to .* was interrupted while the page was loading/;
 
 function firefoxPage(page: Puppeteer.Page, errors: string[]): TestPage {
   const evaluate = <R, A>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<R> =>
@@ -199,6 +210,7 @@ function firefoxPage(page: Puppeteer.Page, errors: string[]): TestPage {
     waitFor: (fn, arg, o) => poll(() => evaluate(fn, arg), describeFn(fn), o),
     reload: async () => void (await page.reload()),
     close: () => page.close(),
+    screenshot: async () => Buffer.from(await page.screenshot({ fullPage: true })),
   };
 }
 
@@ -371,8 +383,9 @@ function webkitPage(
   };
   const evaluate = <R, A>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<R> =>
     serial(handle, async () => {
-      const src = `return Promise.resolve((${fn.toString()})(arguments[0]));`;
-      return (await session.execute(src, arg)) as R;
+      // through JSON in the page: `undefined` stays undefined (WebDriver would make it null)
+      const src = `return Promise.resolve((${fn.toString()})(arguments[0])).then((v) => JSON.stringify({ v }));`;
+      return (JSON.parse((await session.execute(src, arg ?? null)) as string) as { v: R }).v;
     });
   let closed = false;
   return {
@@ -385,6 +398,7 @@ function webkitPage(
       }),
     evaluate,
     waitFor: (fn, arg, o) => poll(() => evaluate(fn, arg), describeFn(fn), o),
+    screenshot: () => serial(handle, async () => Buffer.from(await session.takeScreenshot(), 'base64')),
     reload: () =>
       serial(handle, async () => {
         await harvest();
