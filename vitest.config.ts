@@ -12,7 +12,12 @@ const alias = {
 };
 
 /** The browser test files written against test/browser/driver.ts, so they run in every engine. */
-const PORTED = ['test/browser/burst.test.ts', 'test/browser/demo.test.ts', 'test/browser/vue.test.ts'];
+const PORTED = [
+  'test/browser/burst.test.ts',
+  'test/browser/demo.test.ts',
+  'test/browser/vue.test.ts',
+  'test/browser/shared.test.ts',
+];
 
 export default defineConfig({
   resolve: { alias },

@@ -279,8 +279,8 @@ async function launchWebKit(): Promise<Driver> {
         hostname: '127.0.0.1',
         port,
         logLevel: 'error',
-        connectionRetryCount: 20,
-        connectionRetryTimeout: 120_000,
+        connectionRetryCount: 3,
+        connectionRetryTimeout: 60_000,
         capabilities: {
           browserName: 'MiniBrowser',
           'wdio:enforceWebDriverClassic': true,
@@ -319,41 +319,39 @@ async function launchWebKit(): Promise<Driver> {
 function webkitContext(session: Wdio.Browser, end: () => Promise<void>): Context {
   // one command at a time per session: each switches to its page's window first
   let chain: Promise<unknown> = Promise.resolve();
+  /** the window commands go to (undefined once it is closed) */
+  const at: { handle?: string } = {};
   const serial = <T>(handle: string, op: () => Promise<T>): Promise<T> => {
     const run = chain.then(async () => {
-      if ((await session.getWindowHandle()) !== handle) await session.switchToWindow(handle);
+      if (at.handle !== handle) {
+        await session.switchToWindow(handle);
+        at.handle = handle;
+      }
       return op();
     });
     chain = run.catch(() => {});
     return run;
   };
-  let first = true;
-  const pages: TestPage[] = [];
   return {
     async newPage(url) {
-      let handle: string;
-      if (first) {
-        // the session's own first window is the first page
-        first = false;
-        handle = await session.getWindowHandle();
-      } else {
-        handle = await new Promise<string>((resolve, reject) => {
-          chain = chain
-            .then(async () => {
-              const w = await session.createWindow('window');
-              resolve(w.handle);
-            })
-            .catch(reject);
-        });
-      }
-      const page = webkitPage(session, handle, serial);
-      pages.push(page);
+      // a window of its own: the session's first window stays blank, as closing it would end
+      // MiniBrowser (and the session) however many windows are left
+      const handle = await new Promise<string>((resolve, reject) => {
+        chain = chain
+          .then(async () => {
+            const w = await session.createWindow('window');
+            resolve(w.handle);
+          })
+          .catch(reject);
+      });
+      const page = webkitPage(session, handle, serial, at);
       await page.goto(url);
       return page;
     },
     async close() {
-      // collect what the pages still open saw, then end the session (its browser with it)
-      for (const p of pages) await p.close().catch(() => {});
+      // end the session, its browser and every window with it (what a page still open saw after
+      // its last load, reload or close is not collected)
+      await chain.catch(() => {});
       await end();
     },
   };
@@ -363,6 +361,7 @@ function webkitPage(
   session: Wdio.Browser,
   handle: string,
   serial: <T>(handle: string, op: () => Promise<T>) => Promise<T>,
+  at: { handle?: string },
 ): TestPage {
   // WebDriver classic has no page-error events: a listener installed after each load collects
   // them in the page (what happens before it, e.g. in the page's first scripts, is not seen)
@@ -410,15 +409,8 @@ function webkitPage(
         if (closed) return;
         closed = true;
         await harvest();
-        const handles = await session.getWindowHandles();
-        if (handles.length > 1) {
-          await session.closeWindow();
-          const rest = handles.filter((h) => h !== handle);
-          await session.switchToWindow(rest[0]!);
-        } else {
-          // the session's last window: leave it, blank (closing it would end the session)
-          await session.url('about:blank');
-        }
+        await session.closeWindow();
+        at.handle = undefined; // the next command switches to its own window
       }),
   };
 }
