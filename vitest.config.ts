@@ -11,14 +11,6 @@ const alias = {
   'resilient-ws': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
 };
 
-/** The browser test files written against test/browser/driver.ts, so they run in every engine. */
-const PORTED = [
-  'test/browser/burst.test.ts',
-  'test/browser/demo.test.ts',
-  'test/browser/vue.test.ts',
-  'test/browser/shared.test.ts',
-];
-
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -59,7 +51,7 @@ export default defineConfig({
         test: {
           name: `browser-${engine}`,
           environment: 'node',
-          include: engine === 'chromium' ? ['test/browser/**/*.test.ts'] : PORTED,
+          include: ['test/browser/**/*.test.ts'],
           globalSetup: ['test/browser/global-setup.ts'],
           env: { RWS_ENGINE: engine },
           testTimeout: 60_000,
