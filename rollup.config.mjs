@@ -5,24 +5,33 @@ import { dts } from 'rollup-plugin-dts';
 import esbuild from 'rollup-plugin-esbuild';
 
 // Library entries published for bundlers: readable code, `react` and `vue` stay imports,
-// and the add-ons import the core as `resilient-ws`, so an app never holds two clients.
-const entries = ['index', 'react', 'vue', 'delivery', 'request', 'shared', 'outbox'];
+// and the add-ons import the core as `resilient-ws`, so an app never holds two clients. Each
+// entry is built three times (see `builds`); package.json's `exports` gives each its
+// `development` and `production` conditions (test/package/conditions.test.ts checks both).
+const entries = ['index', 'react', 'vue', 'delivery', 'request', 'shared', 'outbox', 'fallback'];
 const external = ['react', 'vue', 'resilient-ws'];
 const ts = () => esbuild({ target: 'es2021' });
-// The development check of the source, written out in full where a diagnostic is built (a
-// bundler folds `process.env.NODE_ENV` only where it is written; `typeof process` keeps a
-// browser's unbundled import from a ReferenceError). The npm builds keep it for the app's
-// bundler to decide; a `<script>` build decides it here: production for the minified
-// builds, development for `resilient-ws.dev.js`.
-const DEV_CHECK = "typeof process < 'u' && process.env.NODE_ENV !== 'production'";
+// The source writes its development-only code behind `__DEV__` (declared in src/env.d.ts).
+// Each output replaces it. The npm files, per entry: `x.development.*` with `true` (checks on,
+// for the `development` export condition), `x.production.*` with `false` (the checks and
+// their texts are gone, for `production`), and the default `x.*` with the check below, left to
+// the app's bundler or Node (a bundler folds `process.env.NODE_ENV`; `typeof process` keeps a
+// browser's unbundled import from a ReferenceError). A `<script>` build decides here:
+// production for the minified builds, development for `resilient-ws.dev.js`.
+const DEV_CHECK = "(typeof process < 'u' && process.env.NODE_ENV !== 'production')";
+const builds = [
+  ['', DEV_CHECK],
+  ['.development', true],
+  ['.production', false],
+];
 const mode = (dev) => ({
   name: 'development-check',
   transform(code, id) {
-    if (id.includes('/src/')) return { code: code.replaceAll(DEV_CHECK, String(dev)), map: null };
+    if (id.includes('/src/')) return { code: code.replace(/\b__DEV__\b/g, String(dev)), map: null };
   },
   renderChunk(code) {
-    // a check written another way would be left to a browser, which has no `process`
-    if (/\bprocess\b/.test(code)) throw new Error('a `<script>` build still refers to `process`');
+    if (dev !== DEV_CHECK && /\bprocess\b/.test(code))
+      throw new Error('a development or production build still refers to `process`');
   },
 });
 // Private members are named `_x` in the source; renaming them to a letter or two is safe (no
@@ -40,23 +49,25 @@ const shorten = () => ({
 });
 
 export default [
-  ...entries.map((name) => {
-    // React Server Components need the directive as the file's first line; rollup drops
-    // module-level directives, so it is put back as a banner.
-    const banner = name === 'react' ? "'use client';" : undefined;
-    return {
-      input: `src/${name}.ts`,
-      external,
-      plugins: [ts()],
-      onwarn(w, warn) {
-        if (w.code !== 'MODULE_LEVEL_DIRECTIVE') warn(w);
-      },
-      output: [
-        { file: `dist/${name}.mjs`, format: 'es', banner, plugins: [shorten()] },
-        { file: `dist/${name}.cjs`, format: 'cjs', banner, plugins: [shorten()] },
-      ],
-    };
-  }),
+  ...entries.flatMap((name) =>
+    builds.map(([suffix, dev]) => {
+      // React Server Components need the directive as the file's first line; rollup drops
+      // module-level directives, so it is put back as a banner.
+      const banner = name === 'react' ? "'use client';" : undefined;
+      return {
+        input: `src/${name}.ts`,
+        external,
+        plugins: [mode(dev), ts()],
+        onwarn(w, warn) {
+          if (w.code !== 'MODULE_LEVEL_DIRECTIVE') warn(w);
+        },
+        output: [
+          { file: `dist/${name}${suffix}.mjs`, format: 'es', banner, plugins: [shorten()] },
+          { file: `dist/${name}${suffix}.cjs`, format: 'cjs', banner, plugins: [shorten()] },
+        ],
+      };
+    }),
+  ),
   ...entries.map((name) => ({
     input: `src/${name}.ts`,
     external,
@@ -87,7 +98,7 @@ export default [
   {
     input: 'src/extras.ts',
     external: ['resilient-ws'],
-    plugins: [ts()],
+    plugins: [mode(false), ts()],
     output: {
       file: 'dist/resilient-ws.extras.min.js',
       format: 'iife',
@@ -101,7 +112,7 @@ export default [
   {
     input: 'src/shared.ts',
     external: ['resilient-ws'],
-    plugins: [ts()],
+    plugins: [mode(false), ts()],
     output: {
       file: 'dist/resilient-ws.shared.min.js',
       format: 'iife',

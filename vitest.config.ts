@@ -8,15 +8,22 @@ const alias = {
   'resilient-ws/request': fileURLToPath(new URL('./src/request.ts', import.meta.url)),
   'resilient-ws/shared': fileURLToPath(new URL('./src/shared.ts', import.meta.url)),
   'resilient-ws/outbox': fileURLToPath(new URL('./src/outbox.ts', import.meta.url)),
+  'resilient-ws/fallback': fileURLToPath(new URL('./src/fallback.ts', import.meta.url)),
   'resilient-ws': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
 };
 
+// The source's development-only code (`__DEV__`, see src/env.d.ts) runs in the tests. A new
+// object for each config: vitest moves the entries out of the object it is given.
+const dev = () => ({ __DEV__: 'true' });
+
 export default defineConfig({
   resolve: { alias },
+  define: dev(),
   test: {
     projects: [
       {
         resolve: { alias },
+        define: dev(),
         test: {
           name: 'unit',
           environment: 'happy-dom',
@@ -26,6 +33,7 @@ export default defineConfig({
       },
       {
         resolve: { alias },
+        define: dev(),
         test: {
           name: 'integration',
           environment: 'node',
@@ -34,6 +42,7 @@ export default defineConfig({
         },
       },
       {
+        define: dev(),
         // The BUILT package as a consumer gets it: no alias to src, and dist/ externalized so
         // Node itself loads it (and resolves the `resilient-ws` self-reference through `exports`).
         test: {
@@ -44,10 +53,34 @@ export default defineConfig({
           server: { deps: { external: [/\/dist\//] } },
         },
       },
+      {
+        // A small app against the packed package, built by real bundlers (Vite, webpack) in
+        // development and production, loaded in Chromium. Needs dist/ (`npm run build`).
+        define: dev(),
+        test: {
+          name: 'bundlers',
+          environment: 'node',
+          include: ['test/bundlers/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        define: dev(),
+        // The docs: links, figures, and the README's quick start and examples run as written.
+        test: {
+          name: 'docs',
+          environment: 'node',
+          include: ['test/docs/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
       // The browser suite, once per engine (test/browser/driver.ts): the same files, the engine
       // set by RWS_ENGINE. The engines run one after the other (groupOrder), never two browsers'
       // timing-sensitive tests at once on a small machine; Chromium beside the Node suites, as before.
       ...(['chromium', 'firefox', 'webkit'] as const).map((engine, i) => ({
+        define: dev(),
         test: {
           name: `browser-${engine}`,
           environment: 'node',

@@ -5,7 +5,7 @@
 import WebSocket from 'ws';
 import { type Instance, spawnInstance } from '../demo/instances';
 import { freePort, startRedis } from '../demo/redis-server';
-import { type Figure, round, sleep, until } from './lib';
+import { type Figure, figure as quote, round, sleep, until } from './lib';
 
 export const CLIENTS = 300;
 /** Senders among the clients, and lines each posts (within the server's burst of 50). */
@@ -69,8 +69,16 @@ export const run = async (): Promise<{ figures: Figure[]; details: unknown }> =>
     const figure = (metric: string, value: number, unit: string): Figure => ({ bench: 'fanout', metric, value, unit });
     return {
       figures: [
-        figure(`chat deliveries/s to ${CLIENTS} clients, 1 instance`, round(one.perSecond), 'msg/s'),
-        figure(`chat deliveries/s to ${CLIENTS} clients, 3 instances on Redis`, round(three.perSecond), 'msg/s'),
+        figure(
+          `chat deliveries/s to ${CLIENTS} clients, 1 instance`,
+          quote('fanout.one', round(one.perSecond), 'msg/s'),
+          'msg/s',
+        ),
+        figure(
+          `chat deliveries/s to ${CLIENTS} clients, 3 instances on Redis`,
+          quote('fanout.three', round(three.perSecond), 'msg/s'),
+          'msg/s',
+        ),
       ],
       details: { clients: CLIENTS, senders: SENDERS, lines: LINES, one, three },
     };

@@ -84,3 +84,21 @@ export const until = async (f: () => boolean, ms = 30_000, what = 'condition'): 
     await sleep(5);
   }
 };
+
+/** Figures recorded by name in this process, for the docs (see {@link figure}). */
+const named = new Map<string, { value: number; unit: string }>();
+
+/**
+ * Records a figure the docs quote, under a key of its own: `figure('fanout.one', 16697, 'msg/s')`.
+ * `npm run bench -- --write` stores it in docs/figures.json, and a docs page quotes it as
+ * `<!-- fig:bench.fanout.one -->16,697 msg/s<!-- /fig -->`, which the docs test keeps equal to
+ * the stored figure. Returns `value`, so it can wrap an expression.
+ */
+export const figure = (key: string, value: number, unit = ''): number => {
+  if (!/^[a-z0-9][a-z0-9.-]*$/.test(key)) throw new Error(`figure key "${key}": lower case, digits, . and - only`);
+  named.set(key, { value, unit });
+  return value;
+};
+
+/** The figures recorded with {@link figure} so far. */
+export const recorded = (): Record<string, { value: number; unit: string }> => Object.fromEntries(named);

@@ -1,6 +1,7 @@
 // `npm run bench [-- name…]`: runs each benchmark in a fresh Node process (its own heap and
 // JIT state, `--expose-gc`), prints one table, writes bench/results/latest.json.
-// Names: echo, echo-browser, queue, dispatch, storm (default: all). Needs `npm run build`.
+// Names: echo, echo-browser, queue, dispatch, storm, fanout (default: all). Needs `npm run build`.
+// `--write`: also store the figures in docs/figures.json and rewrite the docs' marked figures.
 // Figures that name a `client` go into the side-by-side table (one column per client), the others
 // into the main table. `BENCH_QUICK=1`: one round each, to try the harness (figures meaningless).
 import { execFile, execSync } from 'node:child_process';
@@ -9,9 +10,10 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type Figure, root } from './lib';
+import { type BenchResult, readFigures, sideBySide, table, updateDocs, writeFigures } from './figures';
+import { type Figure, QUICK, recorded, root } from './lib';
 
-type Result = { figures: Figure[]; details: unknown };
+type Result = { figures: Figure[]; details: unknown; named?: BenchResult['named'] };
 type Bench = () => Promise<Result>;
 
 const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
@@ -21,6 +23,8 @@ const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
   dispatch: () => import('./dispatch'),
   storm: () => import('./storm'),
   fanout: () => import('./fanout'),
+  burst: () => import('./burst'),
+  fallback: () => import('./fallback'),
 };
 
 const MARK = '@@bench-result ';
@@ -29,58 +33,15 @@ const child = async (name: string): Promise<void> => {
   const load = BENCHES[name];
   if (!load) throw new Error(`unknown bench ${name}`);
   const result = await (await load()).run();
-  process.stdout.write(`${MARK}${JSON.stringify(result)}\n`);
+  process.stdout.write(`${MARK}${JSON.stringify({ ...result, named: recorded() })}\n`);
   process.exit(0); // a bench that leaked a handle must not hang the suite
 };
 
-const value = (f: Figure): string => `${f.value.toLocaleString('en-US')}${f.unit ? ` ${f.unit}` : ''}`;
-const verdict = (f: Figure): string => (f.ok === undefined ? '' : f.ok ? 'ok' : 'MISS');
-
-/** A markdown table; columns listed in `right` are right-aligned. */
-const markdown = (rows: string[][], right: number[]): string => {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  const line = (r: string[]) =>
-    `| ${widths.map((w, i) => (right.includes(i) ? (r[i] ?? '').padStart(w) : (r[i] ?? '').padEnd(w))).join(' | ')} |`;
-  return [
-    line(rows[0] as string[]),
-    `| ${widths.map((w, i) => (right.includes(i) ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`,
-    ...rows.slice(1).map(line),
-  ].join('\n');
-};
-
-const table = (figures: Figure[]): string =>
-  markdown(
-    [
-      ['benchmark', 'metric', 'value', 'target', ''],
-      ...figures.map((f) => [f.bench, f.metric, value(f), f.target ?? '', verdict(f)]),
-    ],
-    [2],
-  );
-
-/**
- * The side-by-side table: one row per workload (a figure's `bench`, with its unit), one column
- * per client, each cell its value, its ratio to the first client's (the raw socket) and its note;
- * the targets in the last column.
- */
-const sideBySide = (figures: Figure[]): string => {
-  const clients = [...new Set(figures.map((f) => f.client as string))];
-  const rows = [...new Set(figures.map((f) => f.bench))].map((bench) => {
-    const mine = figures.filter((f) => f.bench === bench);
-    const cell = (c: string) => {
-      const f = mine.find((x) => x.client === c);
-      if (!f) return '';
-      const ratio = f.ratio === undefined || c === clients[0] ? '' : ` (${f.ratio.toFixed(2)}×)`;
-      return `${f.value.toLocaleString('en-US')}${ratio}${f.note ? ` · ${f.note}` : ''}`;
-    };
-    const targets = mine.filter((f) => f.target).map((f) => `${f.client} ${f.target}: ${verdict(f)}`);
-    return [`${bench}, ${mine[0]?.unit}`, ...clients.map(cell), targets.join('; ')];
-  });
-  return markdown([['workload', ...clients, 'target'], ...rows], []);
-};
-
-const parent = async (names: string[]): Promise<void> => {
+const parent = async (names: string[], write: boolean): Promise<void> => {
+  if (write && QUICK) throw new Error('--write with BENCH_QUICK=1: quick figures mean nothing, they are not written');
   const run = promisify(execFile);
   const results: Record<string, Result> = {};
+  const loads: Record<string, { before: number; after: number }> = {};
   // how busy the machine was: figures from a shared machine say so
   const loadBefore = loadavg()[0];
   const snapshot = join(root, 'bench/results/dist');
@@ -94,6 +55,7 @@ const parent = async (names: string[]): Promise<void> => {
     if (!BENCHES[name]) throw new Error(`unknown bench "${name}"; one of: ${Object.keys(BENCHES).join(', ')}`);
     process.stderr.write(`running ${name}… `);
     const started = performance.now();
+    const load = loadavg()[0] ?? 0;
     const { stdout } = await run(
       process.execPath,
       ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', name],
@@ -110,6 +72,7 @@ const parent = async (names: string[]): Promise<void> => {
     const line = stdout.split('\n').find((l) => l.startsWith(MARK));
     if (!line) throw new Error(`${name} printed no result:\n${stdout}`);
     results[name] = JSON.parse(line.slice(MARK.length)) as Result;
+    loads[name] = { before: load, after: loadavg()[0] ?? 0 };
     process.stderr.write(`${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   }
   const figures = Object.values(results).flatMap((r) => r.figures);
@@ -141,8 +104,23 @@ const parent = async (names: string[]): Promise<void> => {
     `\n${env.cpus} × ${env.cpu}, Node ${env.node}; load average (1 min) ${loadBefore?.toFixed(1)} before, ${env.loadavg1m.after?.toFixed(1)} after`,
   );
   console.log(`written: bench/results/latest.json`);
+  if (write) {
+    // docs/figures.json keeps each bench's last written run; the docs' marked figures follow
+    const figures = readFigures();
+    figures.bench ??= {};
+    for (const [name, r] of Object.entries(results))
+      figures.bench[name] = {
+        env: { ...env, cpu: env.cpu, loadavg1m: loads[name] ?? env.loadavg1m } as BenchResult['env'],
+        figures: r.figures,
+        named: r.named ?? {},
+      };
+    writeFigures(figures);
+    const changed = updateDocs(figures);
+    console.log(`written: docs/figures.json; docs updated: ${changed.join(', ') || 'none changed'}`);
+  }
 };
 
 const args = process.argv.slice(2);
+const names = args.filter((a) => a !== '--write');
 if (args[0] === '--child') await child(args[1] ?? '');
-else await parent(args.length ? args : Object.keys(BENCHES));
+else await parent(names.length ? names : Object.keys(BENCHES), args.includes('--write'));

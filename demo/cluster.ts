@@ -53,6 +53,7 @@ async function main(): Promise<void> {
           port,
           redis: redis.url,
           endpoints,
+          args: ['--chaos'], // the pages' chaos buttons; loopback only
           onLine: (line) => {
             // the instances' banners say what this one says below, once
             if (line.startsWith('[demo]')) console.log(`[${names[i]}] ${line.slice(7)}`);
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
       if (stopping) return;
       console.log(
         `\n[${names[i]}] exited. Its clients are on the others now. Restart it with:\n` +
-          `  npx tsx demo/main.ts --port ${inst.port} --redis ${redis.url} --endpoints ${endpoints.join(',')}\n`,
+          `  npx tsx demo/main.ts --chaos --port ${inst.port} --redis ${redis.url} --endpoints ${endpoints.join(',')}\n`,
       );
     });
   });

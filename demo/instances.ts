@@ -33,6 +33,8 @@ export interface SpawnOptions {
   quiet?: boolean;
   /** `false`: no history on `join` (only `resume` replays). */
   replay?: boolean;
+  /** More command-line arguments for `demo/main.ts`. */
+  args?: string[];
   /** Each output line, for a launcher that shows them. */
   onLine?: (line: string) => void;
 }
@@ -44,6 +46,7 @@ export function spawnInstance(opts: SpawnOptions): Promise<Instance> {
   if (opts.endpoints?.length) args.push('--endpoints', opts.endpoints.join(','));
   if (opts.quiet) args.push('--quiet');
   if (opts.replay === false) args.push('--no-replay');
+  if (opts.args) args.push(...opts.args);
   const child = spawn(process.execPath, args, { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const signal = async (sig: NodeJS.Signals): Promise<void> => {

@@ -6,10 +6,17 @@
  *                    [--endpoints ws://…/ws,ws://…/ws]      (the cluster's endpoints, for the pages)
  *                    [--quiet]                              (no log line per connection)
  *                    [--no-replay]                          (no history on join)
+ *                    [--allowed-hosts a.example,b.example]  (names besides localhost and --host)
+ *                    [--unsafe-public]                      (allow a non-loopback --host: see below)
+ *                    [--chaos]                              (serve POST /chaos/*: demo-only)
+ *
+ * The fixed tokens, `GET /token` and the chaos controls are demo-only: a `--host` that is not a
+ * loopback address is refused unless `--unsafe-public` says you know (docs/security.md).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEMO_ONLY, isLoopbackHost } from './server/hosts';
 import { startDemoServer } from './server/index';
 
 function argValue(name: string): string | undefined {
@@ -35,8 +42,14 @@ function parsePort(raw: string | undefined): number {
 async function main(): Promise<void> {
   const port = parsePort(argValue('port') ?? process.env.PORT);
   const host = argValue('host') ?? '127.0.0.1';
+  if (!isLoopbackHost(host) && !process.argv.includes('--unsafe-public')) {
+    console.error(`refusing to listen on ${host} (not a loopback address) without --unsafe-public.\n${DEMO_ONLY}`);
+    process.exit(2);
+  }
   const redis = argValue('redis') ?? process.env.REDIS_URL;
   const endpoints = argValue('endpoints')?.split(',').filter(Boolean) ?? [];
+  const chaos = process.argv.includes('--chaos');
+  const allowedHosts = argValue('allowed-hosts')?.split(',').filter(Boolean);
   const server = await startDemoServer({
     port,
     host,
@@ -44,6 +57,8 @@ async function main(): Promise<void> {
     redis: redis || undefined,
     endpoints,
     quiet: process.argv.includes('--quiet'),
+    chaos,
+    allowedHosts,
   });
   const urls = endpoints.length > 0 ? `?urls=${endpoints.join(',')}` : '';
 
@@ -63,7 +78,8 @@ resilient-ws demo
   bus:                          ${redis ? `Redis ${redis} (instance ${server.instance})` : 'in-process'}
 
   tokens: demo-token, alice, bob — or a short-lived one from ${server.url}/token?ttl=20
-  chaos:  POST ${server.url}/chaos/drop | /chaos/stall | /chaos/restart?down=3000
+          (demo-only, like the chaos controls: never on a server that faces the internet)
+  chaos:  ${chaos ? `POST ${server.url}/chaos/drop | /chaos/stall | /chaos/restart?down=3000` : "off (start with --chaos for the pages' Drop, Stall and Restart buttons)"}
   stats:  ${server.url}/stats
 `);
   for (const [file, cmd] of missing)

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ChatMsg, ServerMsg } from '../protocol';
+import { DEFAULT_LIMITS } from './limits';
 import { LOG_SIZE } from './types';
 
 /** A message for every member of a room, on every instance. */
@@ -23,6 +24,13 @@ export interface Replay {
   newest: number;
 }
 
+/** A client message id and whose it is: ids are deduplicated per user, then per client session. */
+export interface Dedupe {
+  /** The authenticated user (never the display name). */
+  user: string;
+  id: string;
+}
+
 /** A chat line before the log gives it its id. */
 export type ChatDraft = Omit<ChatMsg, 'id' | 'type' | 'replay'>;
 
@@ -30,16 +38,24 @@ export type ChatDraft = Omit<ChatMsg, 'id' | 'type' | 'replay'>;
 export interface Bus {
   /** This instance's name, unique in the cluster. */
   readonly instance: string;
+  /** Rooms at most (cluster-wide): see {@link RoomLimits}. */
+  readonly maxRooms: number;
   /** Every room event, from every instance (this one included), chat in id order. */
   onEvent(handler: (e: RoomEvent) => void): void;
+  /**
+   * A `join` opens (or touches) a room: false when the room is new and there are `maxRooms`
+   * already (cluster-wide). A room with no join and no line for `roomIdleMs` is forgotten, its
+   * log with it (a resume from before reports a gap).
+   */
+  openRoom(room: string): Promise<boolean>;
   /** Send a room event to every instance. */
   publish(e: RoomEvent): Promise<void>;
   /**
    * Append a chat line to its room's log, giving it the next id, and publish it — one atomic
    * step, so ids and delivery order agree on every instance. With `dedupeId`, a line whose id
-   * was appended before is dropped: the result is `undefined`.
+   * was appended before (by the same user) is dropped: the result is `undefined`.
    */
-  post(draft: ChatDraft, dedupeId?: string): Promise<ChatMsg | undefined>;
+  post(draft: ChatDraft, dedupe?: Dedupe): Promise<ChatMsg | undefined>;
   /** The room's last `last` lines, oldest first (the history a `join` shows). */
   history(room: string, last: number): Promise<ChatMsg[]>;
   /**
@@ -49,15 +65,15 @@ export interface Bus {
    */
   replay(room: string | undefined, afterId: number | null): Promise<Replay>;
   /**
-   * True the first time a client message id is seen (cluster-wide), false for a repeat. The
-   * last {@link SEEN_PER_SESSION} ids of each client session (what precedes an id's last `.`)
-   * are remembered.
+   * True the first time a user's client message id is seen (cluster-wide), false for a repeat.
+   * The last {@link SEEN_PER_SESSION} ids of each client session (what precedes an id's last
+   * `.`) of each user are remembered: another user's ids never collide with them.
    */
-  firstSeen(id: string): Promise<boolean>;
+  firstSeen(d: Dedupe): Promise<boolean>;
   /** Publish this instance's room members (room → names). */
   setPresence(rooms: Record<string, string[]>): void;
-  /** Names in a room on the other instances. */
-  remoteMembers(room: string): string[];
+  /** Names in a room (no room: in every room) on the other instances. */
+  remoteMembers(room?: string): string[];
   /** The key that signs tokens, the same on every instance. */
   secret(): Promise<string>;
   close(): Promise<void>;
@@ -65,28 +81,64 @@ export interface Bus {
 
 /** Ids remembered per client session: at least the client's `maxUnacked` (1000 by default). */
 export const SEEN_PER_SESSION = 1000;
-/** Room logs the in-process bus keeps (the oldest room is forgotten first). */
-const ROOMS = 100;
+/** The room limits of a bus (see `limits.ts`). */
+export interface RoomLimits {
+  /** Rooms at most. Default `DEFAULT_LIMITS.maxRooms` (100). */
+  maxRooms?: number;
+  /** A room idle this long is forgotten, ms. Default `DEFAULT_LIMITS.roomIdleMs` (1 hour). */
+  roomIdleMs?: number;
+}
+
 /** Sessions the in-process bus remembers (the least recently active is forgotten first). */
 const SESSIONS = 10_000;
 
 /** The session part of a client id: everything before its last `.`. */
 export const sessionOf = (id: string): string => id.slice(0, Math.max(0, id.lastIndexOf('.')));
 
+/** One user's client session, as a key: `<length of user>:<user>:<session>`, so no two pairs meet. */
+export const sessionKey = (d: Dedupe): string => `${d.user.length}:${d.user}:${sessionOf(d.id)}`;
+
+interface MemoryRoom {
+  active: number;
+  lines: ChatMsg[];
+  /** the newest id trimmed from `lines` */
+  floor: number;
+}
+
 /** The in-process bus: one instance, nothing to share, no dependency. `logSize`: lines kept per room. */
-export function memoryBus(opts: { logSize?: number } = {}): Bus {
+export function memoryBus(opts: { logSize?: number } & RoomLimits = {}): Bus {
   const logSize = opts.logSize ?? LOG_SIZE;
+  const maxRooms = opts.maxRooms ?? DEFAULT_LIMITS.maxRooms;
+  const roomIdleMs = opts.roomIdleMs ?? DEFAULT_LIMITS.roomIdleMs;
   const handlers: Array<(e: RoomEvent) => void> = [];
-  const logs = new Map<string, { lines: ChatMsg[]; floor: number }>();
+  /** room → its log; the Map's order is the rooms' recency */
+  const rooms = new Map<string, MemoryRoom>();
   /** session → its recent ids, oldest first; the Map's order is the sessions' recency */
   const sessions = new Map<string, Set<string>>();
   const key = randomBytes(32).toString('base64url');
   let nextId = 1;
-  /** newest id of any room log forgotten to bound memory: a resume from before it may have a gap */
+  /** newest id of any room log forgotten: a resume from before it may have a gap */
   let forgotten = 0;
 
-  const remember = (id: string): boolean => {
-    const session = sessionOf(id);
+  /** Forget the rooms idle for `roomIdleMs` (the least recent come first). */
+  const sweep = (): void => {
+    const now = Date.now();
+    for (const [name, r] of rooms) {
+      if (now - r.active < roomIdleMs) break;
+      rooms.delete(name);
+      forgotten = Math.max(forgotten, r.lines.at(-1)?.id ?? r.floor);
+    }
+  };
+  /** The room, made the most recent (created when missing). */
+  const touch = (name: string): MemoryRoom => {
+    const r = rooms.get(name) ?? { active: 0, lines: [], floor: forgotten };
+    rooms.delete(name);
+    r.active = Date.now();
+    rooms.set(name, r);
+    return r;
+  };
+  const remember = ({ user, id }: Dedupe): boolean => {
+    const session = sessionKey({ user, id });
     const ids = sessions.get(session) ?? new Set<string>();
     sessions.delete(session); // re-inserted last: the most recently active
     sessions.set(session, ids);
@@ -102,36 +154,40 @@ export function memoryBus(opts: { logSize?: number } = {}): Bus {
 
   return {
     instance: 'local',
+    maxRooms,
     onEvent: (h) => {
       handlers.push(h);
     },
+    openRoom: async (room) => {
+      sweep();
+      if (!rooms.has(room) && rooms.size >= maxRooms) return false;
+      touch(room);
+      return true;
+    },
     publish: async (e) => emit(e),
-    post: async (draft, dedupeId) => {
-      if (dedupeId !== undefined && !remember(dedupeId)) return undefined;
+    post: async (draft, dedupe) => {
+      if (dedupe !== undefined && !remember(dedupe)) return undefined;
       const msg: ChatMsg = { type: 'chat', id: nextId++, ...draft };
-      let log = logs.get(draft.room);
-      if (log === undefined) {
-        if (logs.size >= ROOMS) {
-          const [oldest, old] = logs.entries().next().value as [string, { lines: ChatMsg[] }];
-          logs.delete(oldest);
-          forgotten = Math.max(forgotten, old.lines.at(-1)?.id ?? 0);
-        }
-        log = { lines: [], floor: forgotten };
-        logs.set(draft.room, log);
-      }
+      sweep();
+      // a member's line keeps its room (opened by the join) alive, past the cap if it was forgotten meanwhile
+      const log = touch(draft.room);
       log.lines.push(msg);
       if (log.lines.length > logSize) log.floor = (log.lines.shift() as ChatMsg).id;
       emit({ room: draft.room, msg });
       return msg;
     },
-    history: async (room, last) => logs.get(room)?.lines.slice(-last) ?? [],
+    history: async (room, last) => {
+      sweep();
+      return rooms.get(room)?.lines.slice(-last) ?? [];
+    },
     replay: async (room, afterId) => {
-      const log = room === undefined ? undefined : logs.get(room);
+      sweep();
+      const log = room === undefined ? undefined : rooms.get(room);
       const floor = log?.floor ?? forgotten;
       const after = Math.max(afterId ?? Number.POSITIVE_INFINITY, floor);
       return { lines: log?.lines.filter((m) => m.id > after) ?? [], floor, newest: nextId - 1 };
     },
-    firstSeen: async (id) => remember(id),
+    firstSeen: async (d) => remember(d),
     setPresence: () => {},
     remoteMembers: () => [],
     secret: async () => key,

@@ -11,10 +11,19 @@ export function send(c: Conn, msg: ServerMsg): void {
   sendRaw(c, JSON.stringify(msg));
 }
 
-/** Send a frame already serialised (one `JSON.stringify` for a whole room). */
+/**
+ * Send a frame already serialised (one `JSON.stringify` for a whole room). A peer that does
+ * not read lets unsent bytes pile up in the server's memory: past `maxBuffered` the socket is
+ * destroyed (a close frame would wait behind the backlog it never reads).
+ */
 export function sendRaw(c: Conn, text: string): void {
   if (c.stalled || c.closing || c.ws.readyState !== WebSocket.OPEN) return;
   c.ws.send(text);
+  if (c.ws.bufferedAmount > c.maxBuffered) {
+    c.closing = true;
+    clearTimeout(c.authTimer);
+    c.ws.terminate();
+  }
 }
 
 /** `{type:'error', message}`; the connection stays open. */

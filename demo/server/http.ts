@@ -9,7 +9,8 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { StatsResponse, TokenResponse } from '../protocol';
 import type { Chaos } from './chaos';
-import { originAllowed } from './upgrade';
+import type { HostChecks } from './hosts';
+import type { Limits } from './limits';
 
 const DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPO_DIR = path.resolve(DEMO_DIR, '..');
@@ -70,8 +71,9 @@ export interface HttpDeps {
   /** Default the repository's `dist/`. */
   libDir: string | undefined;
   endpoints: string[];
-  allowedOrigins: string[] | 'any' | undefined;
-  chaos: Chaos;
+  hosts: HostChecks;
+  /** The chaos controls, when they are served over HTTP at all. */
+  chaos: Chaos | undefined;
   connections: () => number;
   issueToken: (ttlSeconds: number) => TokenResponse;
   stats: () => StatsResponse;
@@ -125,22 +127,25 @@ export function httpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerR
     text(res, 404, 'not found');
   }
 
-  function serveChaos(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    const method = req.method ?? 'GET';
-    if (method !== 'POST' && method !== 'GET') return text(res, 405, 'method not allowed', { Allow: 'GET, POST' });
-    if (!originAllowed(req, deps.allowedOrigins)) return text(res, 403, 'forbidden origin');
+  /**
+   * State-changing, so POST only (a cross-site `<img>` or link sends a GET, with no `Origin`),
+   * and the `Origin` a browser sends with every cross-site POST must be allowed.
+   */
+  function serveChaos(req: IncomingMessage, res: ServerResponse, url: URL, chaos: Chaos): void {
     req.resume(); // ignore any body
+    if (req.method !== 'POST') return text(res, 405, 'method not allowed', { Allow: 'POST' });
+    if (!deps.hosts.originAllowed(req)) return text(res, 403, 'forbidden origin');
     switch (url.pathname) {
       case '/chaos/drop':
-        return json(res, 200, { ok: true, dropped: deps.chaos.drop() });
+        return json(res, 200, { ok: true, dropped: chaos.drop() });
       case '/chaos/stall':
-        return json(res, 200, { ok: true, stalled: deps.chaos.stall() });
+        return json(res, 200, { ok: true, stalled: chaos.stall() });
       case '/chaos/restart': {
         const param = url.searchParams.get('down');
         const parsed = param === null ? 3000 : Number(param);
         const downMs = Number.isFinite(parsed) ? Math.max(0, Math.min(60_000, parsed)) : 3000;
         const closed = deps.connections();
-        void deps.chaos.restart(downMs);
+        void chaos.restart(downMs);
         return json(res, 200, { ok: true, closed, downMs });
       }
       default:
@@ -149,8 +154,12 @@ export function httpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerR
   }
 
   return async (req, res) => {
+    if (!deps.hosts.hostAllowed(req)) return text(res, 403, 'forbidden host');
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname.startsWith('/chaos/')) return serveChaos(req, res, url);
+    if (url.pathname.startsWith('/chaos/')) {
+      if (deps.chaos === undefined) return text(res, 404, 'not found (chaos controls are off)');
+      return serveChaos(req, res, url, deps.chaos);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return text(res, 405, 'method not allowed', { Allow: 'GET, HEAD' });
     if (url.pathname === '/token') {
@@ -171,18 +180,35 @@ export interface ListenOptions {
   onRequest: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   log: (...args: unknown[]) => void;
+  /** Bounds for connections that never complete a request (see `limits.ts`). */
+  limits: Pick<Limits, 'headersTimeoutMs' | 'requestTimeoutMs' | 'idleTimeoutMs'>;
 }
 
-/** The HTTP server, listening: a failing handler answers 500 (or drops the socket), never crashes it. */
+/**
+ * The HTTP server, listening: a failing handler answers 500 (or drops the socket), never crashes
+ * it. Connections that never complete a request are closed: headers (an upgrade's too) must
+ * arrive within `headersTimeoutMs`, a whole request within `requestTimeoutMs`, and a socket
+ * that sends nothing is closed after `idleTimeoutMs` (an upgraded WebSocket is exempt: `ws`
+ * clears the socket's timeout, and the keepalive pings take over).
+ */
 export async function listen(opts: ListenOptions): Promise<Server> {
-  const { log } = opts;
-  const server = createServer((req, res) => {
+  const { log, limits } = opts;
+  const requestTimeout = Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs);
+  const options = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout,
+    // how often Node checks those two: often enough to hold them within a quarter
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, limits.headersTimeoutMs / 4)),
+    keepAliveTimeout: Math.min(5000, limits.idleTimeoutMs),
+  };
+  const server = createServer(options, (req, res) => {
     opts.onRequest(req, res).catch((err: unknown) => {
       log('request error:', err);
       if (!res.headersSent) text(res, 500, 'internal error');
       else res.destroy();
     });
   });
+  server.timeout = limits.idleTimeoutMs; // no listener for 'timeout': Node destroys the socket
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     try {
       opts.onUpgrade(req, socket, head);

@@ -20,13 +20,17 @@
  *   Tokens: the fixed demo tokens `demo-token` (user `demo`), `alice`, `bob`; and short-lived
  *   tokens from `GET /token?ttl=seconds` (default 30 s), signed, so any instance of a cluster
  *   accepts them. An expired token is refused (4002) at the next auth; a connection already
- *   open is not cut when its token expires.
+ *   open is not cut when its token expires. The fixed tokens and `GET /token` are demo-only:
+ *   they must never face the internet (docs/security.md).
  *
  * After `auth_ok`:
  *   → `{type:'ping', id?}`                 ← `{type:'pong', timestamp, id?}` (`Date.now()`)
  *   → `{type:'echo', ...}`                 ← the same frame back, verbatim
- *   → `{type:'set_username', username}`   ← `{type:'system', text}` (1–32 characters)
- *   → `{type:'join', room}`                ← room gets `{type:'system', text, room}`; with
+ *   → `{type:'set_username', username}`   ← `{type:'system', text}` (1–32 characters, no control
+ *                                            characters, not another user's: see `names.ts`)
+ *   → `{type:'join', room}`                ← room gets `{type:'system', text, room}` (or `{type:'error',
+ *                                            message:'room limit: …'}` past `limits.roomsPerConnection`
+ *                                            rooms for this connection, or `maxRooms` in all); with
  *                                            `replay: true` the joiner first gets the room's
  *                                            last 20 `chat` messages marked `replay: true`
  *   → `{type:'message', text}`             ← the room gets `{type:'chat', id, room, user, text, timestamp}`
@@ -43,7 +47,8 @@
  *                                            repeat of an id already handled — on any instance —
  *                                            (the client re-sends what was in flight when a
  *                                            connection died) is acked and not handled again. The
- *                                            last 1000 ids of each client session are remembered.
+ *                                            last 1000 ids of each client session are remembered,
+ *                                            per user: another user's ids never count as repeats.
  *   → `{type:'resume', lastId}`            ← `{type:'resumed', lastId: X}`, then the current room's
  *                                            chat messages with `id > X` from the shared log (what
  *                                            this client missed), then live lines — which wait
@@ -62,9 +67,10 @@
  *   → `{type:'request', requestId, op:'time'|'who'}`
  *   ← `{type:'reply', requestId, time}` / `{type:'reply', requestId, users}` (the room's members)
  *
- * Security (the usual checklist for a WebSocket server): `Origin` is checked on upgrade (by default the server's
- * own host and localhost / 127.0.0.1 / [::1] on any port; no `Origin` — a non-browser
- * client — is allowed; anything else → HTTP 403); `maxPayload` 64 KiB (larger → close 1009);
+ * Security (the usual checklist for a WebSocket server; docs/security.md has them all): `Host` is
+ * checked on every request against the configured names (`allowedHosts`: localhost, 127.0.0.1,
+ * [::1], `host`), `Origin` on upgrade (by default an allowed host name on any port; no `Origin` —
+ * a non-browser client — is allowed; anything else → HTTP 403); `maxPayload` 64 KiB (larger → close 1009);
  * a token bucket per connection (50 messages/s, burst 50): over it → `{type:'error',
  * message:'rate limit'}` and the message is dropped, far over it (more than 2 × the rate
  * dropped within a second) → close 1008; auth timeout; protocol-level pings every 30 s reap
@@ -78,19 +84,25 @@
  *                          `dist/` (the `<script>` build)
  *   GET  /token?ttl=s      `{token, expiresAt, user}` — a short-lived token
  *   GET  /stats            `{connections, authenticated, stalled, totalConnections, ...}`
- *   POST|GET /chaos/drop          terminate every connection abruptly (no close frame)
- *   POST|GET /chaos/stall         every current connection goes half-open: the server stops
- *                                 reading and writing but keeps the TCP socket open
- *   POST|GET /chaos/restart?down=ms  close every connection (1012) and refuse upgrades
- *                                 (socket destroyed) for `down` ms (default 3000)
+ *   Only with the `chaos` option (demo-only; 404 otherwise), POST only, same-origin or no `Origin`:
+ *   POST /chaos/drop          terminate every connection abruptly (no close frame)
+ *   POST /chaos/stall         every current connection goes half-open: the server stops
+ *                             reading and writing but keeps the TCP socket open
+ *   POST /chaos/restart?down=ms  close every connection (1012) and refuse upgrades
+ *                             (socket destroyed) for `down` ms (default 3000)
+ *
+ * What must never face the internet, and every limit: docs/security.md.
  */
 import { EventEmitter } from 'node:events';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StatsResponse } from '../protocol';
 import { type Bus, memoryBus } from './bus';
 import { chaos as makeChaos } from './chaos';
+import { DEMO_ONLY, hostChecks, isLoopbackHost } from './hosts';
 import { httpHandler, listen } from './http';
+import { httpTransport } from './http-transport';
+import { resolveLimits } from './limits';
 import { messages } from './messages';
 import { startPrices } from './prices';
 import { redisBus } from './redis-bus';
@@ -101,6 +113,7 @@ import { upgrades } from './upgrade';
 
 export type { Bus, ChatDraft, RoomEvent } from './bus';
 export { memoryBus } from './bus';
+export { DEFAULT_LIMITS, type Limits } from './limits';
 export { redisBus } from './redis-bus';
 export { DEMO_TOKENS } from './tokens';
 export type { ConnectionInfo, DemoServer, DemoServerEvents, DemoServerOptions, ReceivedFrame } from './types';
@@ -109,16 +122,26 @@ export type { ConnectionInfo, DemoServer, DemoServerEvents, DemoServerOptions, R
 export async function startDemoServer(opts: DemoServerOptions = {}): Promise<DemoServer> {
   const host = opts.host ?? '127.0.0.1';
   const quiet = opts.quiet ?? false;
-  const rate = opts.rateLimit ?? 50;
+  const limits = resolveLimits({
+    ...opts.limits,
+    authTimeoutMs: opts.authTimeoutMs ?? opts.limits?.authTimeoutMs,
+    rateLimit: opts.rateLimit ?? opts.limits?.rateLimit,
+  });
+  const rate = limits.rateLimit;
   const startedAt = Date.now();
   const log = (...args: unknown[]): void => {
     if (!quiet) console.log('[demo]', ...args);
   };
-  const bus: Bus = opts.bus ?? (opts.redis ? await redisBus({ url: opts.redis, log }) : memoryBus());
-  const ctx: Ctx = { log, events: new EventEmitter<DemoServerEvents>(), conns: new Set<Conn>(), bus };
+  const { maxRooms, roomIdleMs } = limits;
+  const bus: Bus =
+    opts.bus ??
+    (opts.redis ? await redisBus({ url: opts.redis, log, maxRooms, roomIdleMs }) : memoryBus({ maxRooms, roomIdleMs }));
+  const ctx: Ctx = { log, events: new EventEmitter<DemoServerEvents>(), conns: new Set<Conn>(), bus, limits };
   const received: ReceivedFrame[] = [];
   let closed = false;
 
+  if (!isLoopbackHost(host)) console.warn(`[demo] warning: listening on ${host}, not loopback.\n${DEMO_ONLY}`);
+  const hosts = hostChecks(host, opts.allowedHosts, opts.allowedOrigins);
   const tokens = makeTokens(opts.secret ?? (await bus.secret()));
   const rooms = makeRooms(ctx, { replay: opts.replay ?? false });
   const chaos = makeChaos(ctx, opts.stallReapMs ?? 120_000);
@@ -127,8 +150,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     rooms,
     onFrame: messages(ctx, { rooms, tokens, rate, received }),
     isDown: () => chaos.down || closed,
-    allowedOrigins: opts.allowedOrigins,
-    authTimeoutMs: opts.authTimeoutMs ?? 10_000,
+    hosts,
+    authTimeoutMs: limits.authTimeoutMs,
     rate,
   });
 
@@ -139,20 +162,33 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     uptimeMs: Date.now() - startedAt,
   });
 
-  const onRequest = httpHandler({
+  const rt = httpTransport({
+    accept: door.accept,
+    isDown: () => chaos.down || closed,
+    hosts,
+    limits: { maxPayload: limits.maxPayload, postRate: rate * 2, ...opts.httpTransport },
+    log,
+  });
+  const onPage = httpHandler({
     staticDir: opts.staticDir,
     assetsDir: opts.assetsDir,
     libDir: opts.libDir,
     endpoints: opts.endpoints ?? [],
-    allowedOrigins: opts.allowedOrigins,
-    chaos,
+    hosts,
+    chaos: opts.chaos === true ? chaos : undefined,
     connections: () => ctx.conns.size,
     issueToken: tokens.issue,
     stats,
   });
+  const onRequest = (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/rt') return onPage(req, res);
+    rt.handle(req, res, url);
+    return Promise.resolve();
+  };
   let server: Server;
   try {
-    server = await listen({ host, port: opts.port ?? 0, onRequest, onUpgrade: door.onUpgrade, log });
+    server = await listen({ host, port: opts.port ?? 0, onRequest, onUpgrade: door.onUpgrade, log, limits });
   } catch (err) {
     door.close();
     stopPrices();
@@ -173,6 +209,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       closed = true;
       stopPrices();
       chaos.close();
+      rt.close();
       door.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -6,18 +6,12 @@
 import type { RawData } from 'ws';
 import type { ServerMsg } from '../protocol';
 import { closeConn, send, sendError, sendRaw, system, takeToken } from './conn';
+import { checkName, nameFree, reclaim } from './names';
 import type { Rooms } from './rooms';
 import type { tokens as makeTokens } from './tokens';
-import { type Conn, type Ctx, MAX_NAME, MAX_TEXT, type ReceivedFrame } from './types';
+import type { Conn, Ctx, ReceivedFrame } from './types';
 
 const RECEIVED_LOG = 5000;
-
-/** A trimmed string of 1..max characters, or undefined. */
-function field(value: unknown, max: number): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const s = value.trim();
-  return s.length >= 1 && s.length <= max ? s : undefined;
-}
 
 function rawToString(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
@@ -46,6 +40,7 @@ export interface MessageDeps {
 export function messages(ctx: Ctx, deps: MessageDeps): (c: Conn, data: RawData, isBinary: boolean) => void {
   const { rooms, tokens, rate, received } = deps;
   const { log, events, bus } = ctx;
+  const { maxName: MAX_NAME, maxText: MAX_TEXT } = ctx.limits;
 
   function handleAuth(c: Conn, msg: unknown): void {
     clearTimeout(c.authTimer);
@@ -62,6 +57,7 @@ export function messages(ctx: Ctx, deps: MessageDeps): (c: Conn, data: RawData, 
     c.info.user = check.user;
     c.username = check.user;
     log(`#${c.info.id} authenticated as ${check.user}`);
+    reclaim(ctx, c, rooms);
     send(
       c,
       check.expiresAt === undefined
@@ -88,8 +84,10 @@ export function messages(ctx: Ctx, deps: MessageDeps): (c: Conn, data: RawData, 
       case 'auth':
         return sendError(c, 'already authenticated');
       case 'set_username': {
-        const name = field(msg.username, MAX_NAME);
-        if (name === undefined) return sendError(c, `username must be 1-${MAX_NAME} characters`);
+        const checked = checkName(msg.username, 'username', MAX_NAME);
+        if ('error' in checked) return sendError(c, checked.error);
+        const name = checked.name;
+        if (!nameFree(ctx, c, name)) return sendError(c, `username ${JSON.stringify(name)} is taken`);
         const old = c.username;
         c.username = name;
         send(c, system(`username set to ${name}`));
@@ -97,9 +95,9 @@ export function messages(ctx: Ctx, deps: MessageDeps): (c: Conn, data: RawData, 
         return;
       }
       case 'join': {
-        const room = field(msg.room, MAX_NAME);
-        if (room === undefined) return sendError(c, `room must be 1-${MAX_NAME} characters`);
-        return rooms.join(c, room);
+        const room = checkName(msg.room, 'room', MAX_NAME);
+        if ('error' in room) return sendError(c, room.error);
+        return rooms.join(c, room.name);
       }
       case 'message': {
         if (c.room === undefined) return sendError(c, 'join a room first');
@@ -162,7 +160,7 @@ export function messages(ctx: Ctx, deps: MessageDeps): (c: Conn, data: RawData, 
     // so the client re-sends it to the next instance instead of losing it.
     if (id.length > 64) return sendError(c, 'id too long');
     if (msg.type === 'message') await handleMessage(c, msg, text, id);
-    else if (await bus.firstSeen(id)) await handleMessage(c, msg, text);
+    else if (await bus.firstSeen({ user: c.info.user as string, id })) await handleMessage(c, msg, text);
     send(c, { type: 'ack', id });
   }
 

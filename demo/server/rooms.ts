@@ -4,7 +4,7 @@
  * room's log (history, resume) is the bus's. Presence (who is in a room) is shared too.
  */
 import type { ChatMsg, ServerMsg } from '../protocol';
-import { send, sendRaw, system } from './conn';
+import { send, sendError, sendRaw, system } from './conn';
 import { type Conn, type Ctx, HISTORY } from './types';
 
 /** The rooms of one instance. */
@@ -13,7 +13,7 @@ export interface Rooms {
   join(c: Conn, room: string): Promise<void>;
   /** Leave the current room; `notifySelf` tells the connection too. */
   leave(c: Conn, notifySelf: boolean): void;
-  /** Post a chat line; `undefined` when `dedupeId` was handled before (anywhere). */
+  /** Post a chat line; `undefined` when this user's `dedupeId` was handled before (anywhere). */
   post(c: Conn, text: string, dedupeId?: string): Promise<ChatMsg | undefined>;
   /**
    * The resume handshake of `resilient-ws/delivery`, on the current room's shared log:
@@ -31,7 +31,7 @@ export interface Rooms {
 
 /** Rooms on the bus; `replay` sends the last lines on `join`. */
 export function rooms(ctx: Ctx, opts: { replay: boolean }): Rooms {
-  const { bus, log } = ctx;
+  const { bus, log, limits } = ctx;
   const members = new Map<string, Set<Conn>>();
   const key = (c: Conn): string => `${bus.instance}/${c.info.id}`;
   const publish = (room: string, msg: ServerMsg, except?: Conn): void => {
@@ -92,6 +92,11 @@ export function rooms(ctx: Ctx, opts: { replay: boolean }): Rooms {
 
   return {
     async join(c, room) {
+      if (!c.joined.has(room) && c.joined.size >= limits.roomsPerConnection)
+        return sendError(c, `room limit: a connection may join at most ${limits.roomsPerConnection} rooms`);
+      if (!(await bus.openRoom(room)))
+        return sendError(c, `room limit: the server has its maximum of ${bus.maxRooms} rooms`);
+      c.joined.add(room);
       if (c.room !== room) {
         leave(c, false);
         let set = members.get(room);
@@ -112,7 +117,10 @@ export function rooms(ctx: Ctx, opts: { replay: boolean }): Rooms {
     },
     leave,
     post: (c, text, dedupeId) =>
-      bus.post({ room: c.room as string, user: c.username, text, timestamp: Date.now() }, dedupeId),
+      bus.post(
+        { room: c.room as string, user: c.username, text, timestamp: Date.now() },
+        dedupeId === undefined ? undefined : { user: c.info.user as string, id: dedupeId },
+      ),
     resume: (c, lastId) =>
       readThenLive(c, async () => {
         const room = c.room;

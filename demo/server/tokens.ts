@@ -16,6 +16,8 @@ export const DEMO_TOKENS: ReadonlyMap<string, string> = new Map([
 /** What a token check finds. */
 export type TokenCheck = { ok: true; user: string; expiresAt?: number } | { ok: false; reason: string };
 
+const INVALID: TokenCheck = { ok: false, reason: 'invalid token' };
+
 /** Issue and verify tokens signed with `key`. */
 export function tokens(key: string): { issue(ttlSeconds: number): TokenResponse; check(token: string): TokenCheck } {
   const sign = (body: string): Buffer => createHmac('sha256', key).update(body).digest();
@@ -30,14 +32,13 @@ export function tokens(key: string): { issue(ttlSeconds: number): TokenResponse;
       const fixed = DEMO_TOKENS.get(token);
       if (fixed !== undefined) return { ok: true, user: fixed };
       const [body, sig, extra] = token.startsWith('tmp_') ? token.slice(4).split('.') : [];
-      const given = Buffer.from(sig ?? '', 'base64url');
-      const want = body === undefined ? undefined : sign(body);
-      if (extra !== undefined || want === undefined || given.length !== want.length || !timingSafeEqual(given, want))
-        return { ok: false, reason: 'invalid token' };
-      const { u, e } = JSON.parse(Buffer.from(body as string, 'base64url').toString('utf8')) as {
-        u: string;
-        e: number;
-      };
+      if (body === undefined || sig === undefined || extra !== undefined) return INVALID;
+      // One exact string: the signature's canonical base64url, compared in constant time —
+      // padding, `+/`, junk or other unused bits (which decode to the same bytes) do not match.
+      const given = Buffer.from(sig);
+      const want = Buffer.from(sign(body).toString('base64url'));
+      if (given.length !== want.length || !timingSafeEqual(given, want)) return INVALID;
+      const { u, e } = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { u: string; e: number };
       if (e <= Date.now()) return { ok: false, reason: 'token expired' };
       return { ok: true, user: u, expiresAt: e };
     },

@@ -6,6 +6,8 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StatsResponse } from '../protocol';
 import type { Bus } from './bus';
+import type { HttpTransportLimits } from './http-transport';
+import type { Limits } from './limits';
 
 /** Options of {@link startDemoServer}. */
 export interface DemoServerOptions {
@@ -19,21 +21,36 @@ export interface DemoServerOptions {
   assetsDir?: string;
   /** Served at `/dist/` (the library builds). Default the repository's `dist/`. */
   libDir?: string;
-  /** Default 10 000. */
+  /** Default 10 000 (also `limits.authTimeoutMs`; this one wins). */
   authTimeoutMs?: number;
+  /** The server's limits (sizes, timeouts, rooms); see `limits.ts` and docs/security.md. */
+  limits?: Partial<Limits>;
   /**
-   * Allowed `Origin`s on upgrade (and on chaos POSTs). Default: the server's own host and
-   * localhost / 127.0.0.1 / [::1] on any port. A list replaces the default (exact match);
-   * `'any'` disables the check. Requests without `Origin` are always allowed.
+   * Host names this server is reached by, checked against every request's `Host` (upgrades
+   * and HTTP; anything else → 403), so a DNS-rebound name is refused. Always allowed:
+   * localhost, 127.0.0.1, [::1] and `host` (for `0.0.0.0` / `::`, every local address); a list
+   * adds names (`'app.example.com'`); `'any'` disables the check. Ports are not compared.
+   */
+  allowedHosts?: string[] | 'any';
+  /**
+   * Allowed `Origin`s on upgrade (and on chaos POSTs). Default: `http(s)` origins whose host
+   * name is allowed (see `allowedHosts`), on any port. A list replaces the default (exact
+   * match); `'any'` disables the check. Requests without `Origin` are always allowed.
    */
   allowedOrigins?: string[] | 'any';
+  /**
+   * Serve the chaos controls over HTTP (`POST /chaos/drop|stall|restart`, same-origin or
+   * non-browser only). Demo-only: never on a server that faces the internet. The methods of the
+   * returned {@link DemoServer} (`drop()`, …) work either way. Default false (404).
+   */
+  chaos?: boolean;
   /** No console output. */
   quiet?: boolean;
   /** Send a room's last 20 chat messages (marked `replay: true`) on `join`. Default false. */
   replay?: boolean;
   /** Price tick period; 0 disables the stream. Default 500. */
   priceIntervalMs?: number;
-  /** Messages per second per connection (also the burst). Default 50. */
+  /** Messages per second per connection (also the burst). Default 50 (also `limits.rateLimit`; this one wins). */
   rateLimit?: number;
   /** A stalled connection is finally destroyed after this long. Default 120 000. */
   stallReapMs?: number;
@@ -42,13 +59,18 @@ export interface DemoServerOptions {
    * server stands alone. `REDIS_URL` is read by `demo/main.ts`, not here.
    */
   redis?: string;
-  /** The bus to use instead (tests inject one); wins over `redis`. The server closes it. */
+  /**
+   * The bus to use instead (tests inject one); wins over `redis`. The server closes it. Its own
+   * room limits (`maxRooms`, `roomIdleMs` of `memoryBus` / `redisBus`) apply then, not `limits`'.
+   */
   bus?: Bus;
   /**
    * Key that signs short-lived tokens. Default: shared through the bus (every instance of a
    * cluster gets the same), so any instance verifies a token another issued.
    */
   secret?: string;
+  /** Limits of the HTTP transport (`/rt`, for clients whose WebSockets are blocked); see `http-transport.ts`. */
+  httpTransport?: Partial<HttpTransportLimits>;
   /** WebSocket endpoints of the whole cluster, allowed in the pages' CSP `connect-src`. */
   endpoints?: string[];
 }
@@ -81,7 +103,7 @@ export interface DemoServerEvents {
   frame: [info: ConnectionInfo, data: string];
   close: [info: ConnectionInfo, code: number, reason: string];
   /** An upgrade was refused. */
-  rejected: [reason: 'path' | 'origin' | 'down', origin: string | undefined];
+  rejected: [reason: 'path' | 'host' | 'origin' | 'down', origin: string | undefined];
 }
 
 /** A running demo server. */
@@ -117,13 +139,17 @@ export interface Conn {
   closing: boolean;
   username: string;
   room: string | undefined;
+  /** every room it joined (`limits.roomsPerConnection`) */
+  joined: Set<string>;
   prices: boolean;
   stalled: boolean;
   alive: boolean;
   authTimer: NodeJS.Timeout | undefined;
   stallTimer: NodeJS.Timeout | undefined;
   killTimer: NodeJS.Timeout | undefined;
-  /** token bucket (see `limits.ts`) */
+  /** unsent bytes beyond which it is closed as a slow reader (`limits.maxBufferedBytes`) */
+  maxBuffered: number;
+  /** token bucket (see `conn.ts`) */
   bucket: number;
   refilledAt: number;
   dropWindowStart: number;
@@ -140,11 +166,9 @@ export interface Ctx {
   events: EventEmitter<DemoServerEvents>;
   conns: Set<Conn>;
   bus: Bus;
+  limits: Readonly<Limits>;
 }
 
-export const MAX_PAYLOAD = 64 * 1024;
-export const MAX_NAME = 32;
-export const MAX_TEXT = 1000;
 /** Chat lines a `join` replays. */
 export const HISTORY = 20;
 /** Chat lines kept per room for `resume` (the replay log). */

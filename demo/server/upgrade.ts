@@ -7,35 +7,19 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { closeConn } from './conn';
+import type { HostChecks } from './hosts';
 import type { Rooms } from './rooms';
-import { type Conn, type Ctx, MAX_PAYLOAD } from './types';
+import type { Conn, Ctx } from './types';
 
-const LOCAL_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** Protocol-level pings reap peers that are gone without a close. */
 const KEEPALIVE_MS = 30_000;
-
-/** Whether a request's `Origin` may connect (and use chaos): see `DemoServerOptions.allowedOrigins`. */
-export function originAllowed(req: IncomingMessage, allowed: string[] | 'any' | undefined): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined) return true; // not a browser
-  if (allowed === 'any') return true;
-  if (Array.isArray(allowed)) return allowed.includes(origin);
-  let u: URL;
-  try {
-    u = new URL(origin);
-  } catch {
-    return false; // includes the opaque origin "null"
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;
-  return LOCAL_HOSTNAMES.has(u.hostname) || u.host === req.headers.host;
-}
 
 /** What the door needs to know. */
 export interface UpgradeDeps {
   rooms: Rooms;
   onFrame: (c: Conn, data: RawData, isBinary: boolean) => void;
   isDown: () => boolean;
-  allowedOrigins: string[] | 'any' | undefined;
+  hosts: HostChecks;
   authTimeoutMs: number;
   rate: number;
 }
@@ -45,7 +29,7 @@ export function upgrades(ctx: Ctx, deps: UpgradeDeps) {
   const { conns, log, events } = ctx;
   const counters = { total: 0, rejected: 0 };
   let nextConnId = 1;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, clientTracking: false });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.limits.maxPayload, clientTracking: false });
   wss.on('error', (err) => log('wss error:', err.message));
 
   function onConnection(ws: WebSocket, req: IncomingMessage, socket: Duplex): void {
@@ -58,12 +42,14 @@ export function upgrades(ctx: Ctx, deps: UpgradeDeps) {
       closing: false,
       username: 'anonymous',
       room: undefined,
+      joined: new Set(),
       prices: true,
       stalled: false,
       alive: true,
       authTimer: undefined,
       stallTimer: undefined,
       killTimer: undefined,
+      maxBuffered: ctx.limits.maxBufferedBytes,
       bucket: deps.rate,
       refilledAt: Date.now(),
       dropWindowStart: 0,
@@ -138,7 +124,12 @@ export function upgrades(ctx: Ctx, deps: UpgradeDeps) {
       socket.destroy();
       return;
     }
-    if (!originAllowed(req, deps.allowedOrigins)) {
+    if (!deps.hosts.hostAllowed(req)) {
+      log(`upgrade refused: host ${JSON.stringify(req.headers.host)}`);
+      events.emit('rejected', 'host', req.headers.origin);
+      return refuse(socket, 403, 'forbidden host');
+    }
+    if (!deps.hosts.originAllowed(req)) {
       log(`upgrade refused: origin ${JSON.stringify(req.headers.origin)}`);
       events.emit('rejected', 'origin', req.headers.origin);
       return refuse(socket, 403, 'forbidden origin');
@@ -169,6 +160,8 @@ export function upgrades(ctx: Ctx, deps: UpgradeDeps) {
 
   return {
     onUpgrade,
+    /** Takes a connection that came another way (the HTTP transport's sessions) as an upgraded one. */
+    accept: (ws: WebSocket, req: IncomingMessage) => onConnection(ws, req, req.socket),
     /** Connection figures for `/stats`. */
     stats() {
       let authenticated = 0;

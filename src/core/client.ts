@@ -97,6 +97,8 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   private _openedAt?: number;
   /** while `open` listeners and plugins run, sends skip the queue (the order on open) */
   private _direct?: boolean;
+  /** holds in force (see `hold`): new sends wait in the queue */
+  private _held = 0;
   private _unwatch?: () => void;
   /** the auth frame last written */
   private _authFrame?: unknown;
@@ -173,11 +175,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
    */
   connect(): void {
     const s = this.state;
-    if (this._disposed)
-      throw new WebSocketClientError(
-        'DISPOSED',
-        typeof process < 'u' && process.env.NODE_ENV !== 'production' ? 'connect() after dispose()' : undefined,
-      );
+    if (this._disposed) throw new WebSocketClientError('DISPOSED', __DEV__ ? 'connect() after dispose()' : undefined);
     if (s === 'reconnecting') return this._open();
     if (s !== 'idle' && s !== 'closed') return;
     if (this._o.pageEvents)
@@ -187,6 +185,8 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
         offline: () => this._hb?.verify(),
         visible: () => this._wake(false),
         freeze: () => {
+          // what the socket still holds dies with it, as on any other close: back to the queue
+          this._back(false);
           this._teardown(1000);
           this._set('reconnecting');
         },
@@ -235,10 +235,10 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     const data = this._encode(msg);
     const q = this._q;
     const open = this.state === 'open';
-    const item = { data, msg, at: Date.now(), size: 0 };
+    const item = { data, msg, at: Date.now(), size: 0, c: 0 };
     // on open, what listeners and plugins send goes first, past a full buffer too: queued behind
     // the waiting messages it would lose its place (a bounded set: re-sends, a re-join)
-    if ((this._direct && open) || (open && !this.queued && !this._busy())) {
+    if ((this._direct && open) || (open && !(this.queued || this._held) && !this._busy())) {
       this._write(item, opts?.queue !== false);
       return 'sent';
     }
@@ -292,6 +292,23 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     return this._listen(LATENCY, listener);
   }
 
+  /**
+   * Hold what is sent from now on in the queue, for a plugin that has something to send first
+   * (an outbox reading what an earlier page load left). Returns the function that ends the
+   * hold, to be called once: it runs `first`, whose sends go straight to the socket while open,
+   * ahead of what was held, then lets the queue flush.
+   */
+  hold(): (first: () => void) => void {
+    this._held++;
+    return (first) => {
+      this._held--;
+      this._direct = true;
+      first();
+      this._direct = false;
+      this._flush();
+    };
+  }
+
   /** Plug a feature into the data path. Returns the function that removes it. */
   use(plugin: ClientPlugin<In, Out>): () => void {
     this._plugins.push(plugin);
@@ -311,10 +328,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     if (!WS)
       return this._end(
         undefined,
-        new WebSocketClientError(
-          'NO_WEBSOCKET',
-          typeof process < 'u' && process.env.NODE_ENV !== 'production' ? 'set options.WebSocket' : undefined,
-        ),
+        new WebSocketClientError('NO_WEBSOCKET', __DEV__ ? 'set options.WebSocket' : undefined),
       );
     this._later(
       // a list: round it, one step per attempt after the first (see `url`)
@@ -379,17 +393,17 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
             return this._lost(new WebSocketClientError('HEARTBEAT_TIMEOUT', e));
           }
           this._hb!.stop();
-          if (!this._warned)
-            this.report(
-              new WebSocketClientError(
-                'HEARTBEAT_TIMEOUT',
-                `${e}: kept unchecked${
-                  typeof process < 'u' && process.env.NODE_ENV !== 'production'
-                    ? ', as this server may not answer pings: set heartbeat.message/isPong, anyMessage or false'
-                    : ''
-                }`,
-              ),
-            );
+          if (!this._warned) {
+            // advice, not a failure: the connection works; error listeners get it as they always
+            // did, and without them it is a note at info level, in words, not an Error
+            const note = `${e}: kept unchecked${
+              __DEV__
+                ? '. Normal for a server that does not answer pings (an echo server, say): the connection stays open and works; only a silent drop goes unnoticed until the browser reports it. To check it, set heartbeat.message/isPong to this server’s ping and pong, or heartbeat.anyMessage for a server that talks often; heartbeat: false stops the ping and this note'
+                : ''
+            }`;
+            if (this._handlers.get(ERROR)?.length) this.report(new WebSocketClientError('HEARTBEAT_TIMEOUT', note));
+            else this._warn(note, true);
+          }
           this._warned = true;
         },
       )).start(this._proven !== this._url);
@@ -403,25 +417,21 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
   private _receive(data: unknown): void {
     const { auth: a, heartbeat: h, typeKey } = this._o;
     // our own ping coming back (an echo server, a relay) is no message for the app, unless
-    // this server answers pings: then an equal frame is its own
-    if (data === this._ping && this._proven !== this._url) return;
+    // this server answers pings (then an equal frame is its own) or the app's `isPong` claims
+    // it (a relay's echo of our ping proves the whole path alive)
+    const echo = data === this._ping && this._proven !== this._url;
     let msg: In;
     try {
       msg = this._o.deserialize(data) as In;
     } catch (e) {
       return this.report(new WebSocketClientError('PARSE_ERROR', undefined, data, e));
     }
+    if (echo && !(h ? h.isPong?.(msg) : 0)) return;
     const type = (msg as Record<string, unknown> | null)?.[typeKey];
     if (typeof type !== 'string') {
       if (this._handlers.get('?')?.length) return this._emit('?', msg);
       return this.report(
-        new WebSocketClientError(
-          'INVALID_MESSAGE',
-          typeof process < 'u' && process.env.NODE_ENV !== 'production'
-            ? `no string "${typeKey}" (see on('?'))`
-            : undefined,
-          msg,
-        ),
+        new WebSocketClientError('INVALID_MESSAGE', __DEV__ ? `no string "${typeKey}" (see on('?'))` : undefined, msg),
       );
     }
     this._log('recv', type);
@@ -550,10 +560,15 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
 
   /**
    * The connection is not yet accepted: in its first 5 s a server may still refuse the
-   * credentials (closing with an auth-failure code) and discard what came after them.
+   * credentials (closing with an auth-failure code) and discard what came after them. Only
+   * when credentials were sent with no ack to wait for: without `auth` there are none to
+   * refuse, and with `isAck` nothing is written before the server accepted them. (So the
+   * common case keeps no frame it need not: in Node, keeping every frame of a burst for 5 s
+   * cost a quarter more CPU per round trip, in the garbage collector.)
    */
   private _young(): boolean {
-    return Date.now() - this._openedAt! < 5000;
+    const a = this._o.auth;
+    return !!a && !a.isAck && Date.now() - this._openedAt! < 5000;
   }
 
   /** Forget the socket: detach it, close it if still up, stop every timer. */
@@ -601,9 +616,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     }
     throw new WebSocketClientError(
       'SERIALIZE_ERROR',
-      cause || !(typeof process < 'u' && process.env.NODE_ENV !== 'production')
-        ? undefined
-        : 'serialize returned undefined',
+      cause || !__DEV__ ? undefined : 'serialize returned undefined',
       msg,
       cause,
     );
@@ -646,7 +659,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
    */
   private _flush(): void {
     const q = this._q;
-    if (!q || this.state !== 'open') return;
+    if (!q || this.state !== 'open' || this._held) return;
     q.expire(Date.now());
     while (q.length) {
       if (this._busy()) return this._wait(50, () => this._flush());
@@ -680,13 +693,7 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
 
   /** `send()` after `dispose()`, or a message `dispose()` dropped from the queue: reported. */
   private _gone(msg: Out): 'dropped' {
-    this.report(
-      new WebSocketClientError(
-        'DISPOSED',
-        typeof process < 'u' && process.env.NODE_ENV !== 'production' ? 'not sent' : undefined,
-        msg,
-      ),
-    );
+    this.report(new WebSocketClientError('DISPOSED', __DEV__ ? 'not sent' : undefined, msg));
     return 'dropped';
   }
 
@@ -717,8 +724,10 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     this._handlers.get(ERROR)?.length ? this._emit(ERROR, e) : this._warn(e);
   }
 
-  private _warn(x: unknown): void {
-    this._o.logger.warn('[resilient-ws]', x);
+  /** To the logger: an error at `warn`; a `note` (advice, no failure) at `info` if it has one. */
+  private _warn(x: unknown, note?: boolean): void {
+    const l = this._o.logger;
+    ((note && l.info) || l.warn).call(l, '[resilient-ws]', x);
   }
 
   private _log(what: string, x: unknown): void {

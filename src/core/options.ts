@@ -48,11 +48,7 @@ export const checkUrl = (url: unknown): string => {
       if (/^(ws|http)s?:$/.test(u.protocol)) return u.href.replace(/^http/, 'ws');
     }
   } catch {}
-  throw invalid(
-    'url',
-    typeof process < 'u' && process.env.NODE_ENV !== 'production' && 'must be a ws(s)/http(s) URL',
-    url,
-  );
+  throw invalid('url', __DEV__ && 'must be a ws(s)/http(s) URL', url);
 };
 
 // In the defaults below, the default's kind is the rule for the user's value: a number must
@@ -107,14 +103,59 @@ const near = (a: string, b: string, n: number): boolean =>
     (near(a.slice(1), b, n - 1) || near(a, b.slice(1), n - 1) || near(a.slice(1), b.slice(1), n - +(a[0] !== b[0]))));
 
 /**
+ * Other clients' option names (reconnecting-websocket, partysocket, react-use-websocket,
+ * ReconnectingWebSocket.js, the common hand-written client: docs/migrating.md's table), each
+ * line `names`, what to use here and, where the meaning differs, how. Development only, as
+ * every hint: a production build drops the table.
+ */
+const FOREIGN: [names: string, use: string, how?: string][] = [
+  [
+    'reconnectInterval minReconnectionDelay',
+    'reconnect.initialDelay',
+    'the first wait; later ones grow by reconnect.factor, 1 for a fixed interval, up to reconnect.maxDelay',
+  ],
+  ['maxReconnectInterval maxReconnectionDelay', 'reconnect.maxDelay'],
+  ['reconnectDecay reconnectionDelayGrowFactor', 'reconnect.factor'],
+  ['maxReconnectAttempts', 'reconnect.maxAttempts', 'Infinity, not null, for no limit'],
+  ['maxRetries reconnectAttempts', 'reconnect.maxAttempts'],
+  ['minUptime', 'reconnect.resetAfter', 'the uptime after which attempt counts from 0 again'],
+  ['retryOnError', 'reconnect', 'on by default; reconnect.shouldReconnect decides by close code'],
+  ['connectionTimeout timeoutInterval', 'connectTimeout'],
+  ['maxEnqueuedMessages maxQueueSize', 'queue.maxSize', 'when full, queue.overflow drops the oldest'],
+  ['startClosed', 'autoConnect: false', 'then connect()'],
+  ['automaticOpen', 'autoConnect'],
+  ['debugLogger', 'logger', 'with debug: true'],
+  ['verbose logging logLevel', 'debug', 'true: states and messages through logger.debug'],
+  ['onMessage', "client.on(type, …) or client.on('*', …)"],
+  ['onOpen onClose onReconnectStop', 'client.onStateChange(…)'],
+  ['onError', 'client.onError(…)'],
+  ['queryParams', 'url', 'a function returning the URL, called on every connect'],
+  ['share', '<WebSocketProvider client>', 'one client for every component'],
+  ['pingInterval', 'heartbeat.interval'],
+  ['pingTimeout', 'heartbeat.timeout'],
+  ['pingMessage', 'heartbeat.message'],
+  ['returnMessage pongMessage', 'heartbeat.isPong', 'a function telling the answer to a ping'],
+  ['keepAlive keepalive', 'heartbeat', 'on by default'],
+  [
+    'headers token authToken accessToken',
+    'auth',
+    'browsers send no headers with a WebSocket: the first message carries the token',
+  ],
+];
+
+/**
  * `; did you mean reconnect.shouldReconnect?` for the unknown option `k` in group `path`: the
  * known name, top-level or in any group, fewest edits away (at most 2), looking in its own group
- * first; nothing when none is that near.
+ * first; else another client's name as near, with ours for it; nothing when none is that near.
  */
 const hint = (path: string, k: string): string => {
-  for (let n = 0; n < 3; n++)
+  for (let n = 0; n < 3; n++) {
     for (const g of [path.slice(0, -1), '', ...Object.keys(GROUPS)])
       for (const c in g ? GROUPS[g] : TOP) if (near(k, c, n)) return `; did you mean ${g ? `${g}.` : ''}${c}?`;
+    for (const [names, use, how] of FOREIGN)
+      for (const c of names.split(' '))
+        if (near(k, c, n)) return `; ${n ? `did you mean ${c}? U` : 'u'}se ${use}${how ? ` (${how})` : ''}`;
+  }
   return '';
 };
 
@@ -137,8 +178,7 @@ const check = (name: string, d: unknown, v: unknown): void => {
 /** Fills `given` from `defaults`; in development, checks each value against its default's kind. */
 const fill = (given: object, defaults: Obj, path: string): Obj => {
   const out: Obj = {};
-  if (typeof process < 'u' && process.env.NODE_ENV !== 'production')
-    for (const k in given) if (!(k in defaults)) throw invalid(path + k, `is not an option${hint(path, k)}`);
+  if (__DEV__) for (const k in given) if (!(k in defaults)) throw invalid(path + k, `is not an option${hint(path, k)}`);
   for (const k in defaults) {
     const d = defaults[k];
     let v = (given as Obj)[k];
@@ -146,13 +186,12 @@ const fill = (given: object, defaults: Obj, path: string): Obj => {
       // reconnect / heartbeat / queue: an object, or false to turn it off; auth: absent means none
       if (v === false || (v === undefined && k === 'auth')) continue;
       v ??= {}; // absent or null: all defaults
-      if (typeof process < 'u' && process.env.NODE_ENV !== 'production' && typeof v !== 'object')
-        throw invalid(k, 'must be an object or false', v);
+      if (__DEV__ && typeof v !== 'object') throw invalid(k, 'must be an object or false', v);
       out[k] = fill(v as object, d as Obj, `${k}.`);
       continue;
     }
     if (v === undefined) v = d === OPTIONAL_FN ? undefined : d;
-    else if (typeof process < 'u' && process.env.NODE_ENV !== 'production') check(path + k, d, v);
+    else if (__DEV__) check(path + k, d, v);
     out[k] = v;
   }
   return out;
@@ -180,7 +219,7 @@ export const resolveOptions = <In, Out>(
   // the url, the option most often wrong, is checked in production too: entry by entry in a
   // list (an empty one fails as `[]` itself), a url function at each connect
   for (const u of Array.isArray(o.url) && o.url.length ? o.url : [o.url]) if (typeof u !== 'function') checkUrl(u);
-  if (typeof process < 'u' && process.env.NODE_ENV !== 'production') {
+  if (__DEV__) {
     if (o.auth && o.auth.message === undefined) throw invalid('auth.message', 'must be a message or a function');
     const policies = ['drop-oldest', 'drop-newest', 'throw'];
     if (o.queue && !policies.includes(o.queue.overflow))

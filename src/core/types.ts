@@ -146,6 +146,8 @@ export interface Logger {
   debug?(...args: unknown[]): void;
   /** errors nobody listens to */
   warn(...args: unknown[]): void;
+  /** notes that are advice, not failures (a server that does not answer pings); absent: `warn` */
+  info?(...args: unknown[]): void;
 }
 
 /** One endpoint: a URL, or a (possibly async) factory of one, called on every connect that uses it. */

@@ -1,4 +1,5 @@
 import { type ClientPlugin, type Message, type WebSocketClient, WebSocketClientError } from 'resilient-ws';
+import { checkOptions } from './check';
 
 /** Options of {@link delivery}. */
 export interface DeliveryOptions {
@@ -54,6 +55,10 @@ export const delivery = <In extends Message, Out>(
   client: WebSocketClient<In, Out>,
   options: DeliveryOptions = {},
 ): Delivery => {
+  if (__DEV__)
+    checkOptions('delivery', options, ['idKey', 'ackType', 'window', 'maxUnacked', 'resume'], {
+      ttl: "it is gone: a written message may be on the server already, so the client's queue.ttl expires only what was never written",
+    });
   const { idKey = 'id', ackType = 'ack', window = 1000, maxUnacked = 1000, resume = false } = options;
   const prefix = `${session()}.`;
   let n = 0;
@@ -67,6 +72,7 @@ export const delivery = <In extends Message, Out>(
   const seen = new Set<unknown>();
   let lastId: unknown;
   const resumeType = resume === true ? 'resume' : resume;
+  const typeKey = client.options.typeKey;
   /** the `lastId` the current connection resumed from: what a gap is reported after */
   let asked: unknown;
   /**
@@ -84,7 +90,7 @@ export const delivery = <In extends Message, Out>(
       const id = field(msg);
       if (opts?.queue === false || inflight.has(id)) return msg; // inflight: a re-send from `open`
       if (inflight.size + client.queued >= maxUnacked) {
-        client.report(new WebSocketClientError('QUEUE_OVERFLOW', undefined, msg));
+        client.report(new WebSocketClientError('QUEUE_OVERFLOW', `maxUnacked (${maxUnacked}) reached: not sent`, msg));
         return;
       }
       return id === undefined ? ({ ...msg, [idKey]: prefix + ++n } as Out) : msg;
@@ -97,20 +103,26 @@ export const delivery = <In extends Message, Out>(
       return true; // delivery re-sends it on open itself: the client must not requeue it too
     },
     open() {
-      if (resumeType) client.send({ type: resumeType, lastId: (asked = lastId ?? null) } as Out, { queue: false });
+      if (resumeType) client.send({ [typeKey]: resumeType, lastId: (asked = lastId ?? null) } as Out, { queue: false });
       // snapshot: re-sending re-inserts each entry; what the open listeners just wrote is not sent twice
       for (const { msg, w } of [...inflight.values()]) if (w <= mark) client.send(msg);
     },
     message(msg) {
       const m = msg as Record<string, unknown>;
-      if (m.type === ackType) {
+      if (m[typeKey] === ackType) {
         for (const id of Array.isArray(m.ids) ? m.ids : [m.id]) inflight.delete(id);
         return false;
       }
-      if (resumeType && m.type === 'resumed') {
+      if (resumeType && m[typeKey] === 'resumed') {
         spoken = true;
         pending = false;
-        if (m.gap) client.report(new WebSocketClientError('RESUME_GAP', undefined, { lastId: asked, resumed: m }));
+        if (m.gap)
+          client.report(
+            new WebSocketClientError('RESUME_GAP', `messages after ${asked} are gone; resumed from ${m.lastId}`, {
+              lastId: asked,
+              resumed: m.lastId,
+            }),
+          );
         if (m.lastId !== undefined) lastId = m.lastId;
         return false;
       }

@@ -1,4 +1,5 @@
 import { type ClientPlugin, type Message, type WebSocketClient, WebSocketClientError } from 'resilient-ws';
+import { checkOptions } from './check';
 
 /** Options of {@link outbox}. */
 export interface OutboxOptions {
@@ -6,8 +7,8 @@ export interface OutboxOptions {
   name: string;
   /**
    * A message older than this, ms since its original `send()`, is not sent after a reload but
-   * dropped with `QUEUE_EXPIRED`. Give it the client's `queue.ttl` (or `delivery`'s `ttl`), so
-   * their clock keeps running across reloads. @default Infinity
+   * dropped with `QUEUE_EXPIRED`: the client's `queue.ttl` by default, so one clock runs across
+   * reloads. @default the client's `queue.ttl` (`Infinity` without a queue)
    */
   ttl?: number;
   /**
@@ -49,6 +50,8 @@ interface Rec {
 }
 
 const STORE = 'm';
+/** Longest wait, ms, of new sends for the store to be read (see `restored`). */
+const HOLD = 3000;
 
 /** The transaction's outcome as a promise; `fn` queues its requests. */
 const run = (db: IDBDatabase, fn: (s: IDBObjectStore) => void) =>
@@ -73,7 +76,9 @@ const run = (db: IDBDatabase, fn: (s: IDBObjectStore) => void) =>
  * live in memory only, as without an outbox. `send()` never throws because of the outbox.
  */
 export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>, options: OutboxOptions): Outbox => {
-  const { name, ttl = Infinity, delivery: d } = options;
+  if (__DEV__) checkOptions('outbox', options, ['name', 'ttl', 'delivery', 'indexedDB']);
+  const q = client.options.queue;
+  const { name, ttl = q ? q.ttl : Infinity, delivery: d } = options;
   const { idKey = 'id', ackType = 'ack' } = d === true ? {} : d || {};
   const me = `${Math.random()}`;
   /** the database's name; with a load's id after it, that load's lock */
@@ -147,6 +152,16 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
           }
   };
 
+  // New sends wait in the client's queue until what earlier loads left has been read (at most
+  // HOLD ms), so that goes first; then the hold ends with the restored messages written ahead.
+  let free: ((first: () => void) => void) | undefined = client.hold();
+  const go = () => {
+    const f = free;
+    free = undefined;
+    f ? f(resend) : resend();
+  };
+  const bound = setTimeout(go, HOLD);
+
   // Kept last among the plugins (see `use` below), so it sees messages as they go out, with the
   // ids `delivery` gives them, whichever was attached first.
   const tx: ClientPlugin<In, Out> = {
@@ -167,7 +182,7 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
   const rx: ClientPlugin<In, Out> = {
     message(msg) {
       const m = msg as Record<string, unknown>;
-      if (d && m.type === ackType) for (const id of [m.ids ?? m.id].flat()) drop(id);
+      if (d && m[client.options.typeKey] === ackType) for (const id of [m.ids ?? m.id].flat()) drop(id);
       return undefined;
     },
   };
@@ -233,7 +248,9 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
           waiting.push(r);
           count++;
         }
-      }).then(resend);
+      }).then(() => {
+        if (!free) resend(); // while the hold lasts, its end sends them
+      });
     await Promise.all(
       [...owners].map((o) =>
         locks
@@ -251,10 +268,17 @@ export const outbox = <In extends Message, Out>(client: WebSocketClient<In, Out>
     db = null;
     return 0;
   });
+  restored.then(() => {
+    clearTimeout(bound);
+    go();
+  });
 
   return {
     restored,
     stop() {
+      clearTimeout(bound);
+      free?.(() => {});
+      free = undefined;
       flush();
       offRx();
       offTx();

@@ -5,6 +5,7 @@ import {
   type WebSocketClient,
   WebSocketClientError,
 } from 'resilient-ws';
+import { checkOptions } from './check';
 
 /** Options of {@link request}. */
 export interface RequestOptions {
@@ -94,9 +95,11 @@ export function request<Reply = never, In extends Message = any, Out = any>(
 export function request(
   client: WebSocketClient,
   msg: Message,
-  { timeout = 10_000, signal, idKey = 'requestId', reply: type }: RequestOptions & { reply?: string } = {},
+  options: RequestOptions & { reply?: string } = {},
 ): Promise<Message> {
+  const { timeout = 10_000, signal, idKey = 'requestId', reply: type } = options;
   return new Promise((resolve, reject) => {
+    if (__DEV__) checkOptions('request', options, ['timeout', 'signal', 'idKey', 'reply']);
     if (signal?.aborted) return reject(signal.reason);
     const { pending, keys } = waiting.get(client) ?? install(client);
     keys.add(idKey);
@@ -118,7 +121,7 @@ export function request(
     pending.set(id, {
       resolve: (r) => {
         done();
-        const t = (r as Message).type;
+        const t = (r as Record<string, unknown>)[client.options.typeKey];
         if (type === undefined || t === type) resolve(r as Message);
         else reject(new WebSocketClientError('INVALID_MESSAGE', `reply of type ${t}, not ${type}`, r));
       },

@@ -18,7 +18,11 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 type Msg = { type: string; n?: number; id?: string; [key: string]: unknown };
 
-/** The page: a client on `/ws` with an outbox; `?delivery=outbox-first|delivery-first`, `?ttl=ms`, `?shared`. */
+/**
+ * The page: a client on `/ws` with an outbox; `?delivery=outbox-first|delivery-first`, `?ttl=ms`,
+ * `?shared`; `?send=k`: k new chats (n = 101…) right after the outbox is attached; `?late`: the
+ * outbox attached once the client is open (in a task of its own, after the open listeners).
+ */
 const PAGE = `<!doctype html><meta charset="utf-8"><title>outbox</title>
 <script type="importmap">{"imports":{
   "resilient-ws":"/dist/index.mjs",
@@ -43,13 +47,16 @@ const options = {
 const client = q.has('shared') ? sharedClient({ ...options, name: 'outbox-test' }) : new WebSocketClient(options);
 const errors = [];
 client.onError((e) => errors.push({ code: e.code, message: e.message, data: e.data }));
-let box;
-const attach = () => (box = outbox(client, { name: q.get('name') || 'chat', ttl, delivery: !!mode }));
+window.t = { client, box: undefined, errors, restored: undefined };
+const attach = () => {
+  const box = (window.t.box = outbox(client, { name: q.get('name') || 'chat', ttl, delivery: !!mode }));
+  box.restored.then((n) => (window.t.restored = n));
+  for (let i = 1; i <= Number(q.get('send')); i++) client.send({ type: 'chat', n: 100 + i });
+};
 if (mode === 'outbox-first') attach();
 if (mode) delivery(client);
-if (mode !== 'outbox-first') attach();
-window.t = { client, box, errors, restored: undefined };
-box.restored.then((n) => (window.t.restored = n));
+if (q.has('late')) client.onStateChange((s) => s === 'open' && !window.t.box && setTimeout(attach));
+else if (mode !== 'outbox-first') attach();
 </script>`;
 
 interface Frame {
@@ -424,6 +431,120 @@ describe(`outbox in ${ENGINE}`, () => {
       await cdp.send('Storage.overrideQuotaForOrigin', { origin: base.slice(0, -1) });
     });
 });
+
+describe('outbox in Chromium: what was stored goes before new sends', () => {
+  it.each([
+    ['client and outbox created and 10 sent at once, the server up', '?send=10'],
+    ['the outbox attached to the open client, and 10 sent at once', '?send=10&late'],
+  ])('a reload: %s: the 10 stored arrive first', async (_, query) => {
+    accept = false;
+    const page = await openPage();
+    await page.evaluate(() => {
+      for (let n = 1; n <= 10; n++) window.t.client.send({ type: 'chat', n });
+    });
+    await until(async () => (await storedCount(page)) === 10);
+    accept = true;
+    // A page being reloaded may hold its lock a moment after it is gone: another page of the
+    // app holds the old load’s lock for 400 ms, so the next load reads the store late
+    const lock = await page.evaluate(
+      () =>
+        new Promise<string>((resolve) => {
+          const open = indexedDB.open('resilient-ws/outbox/chat/');
+          open.onsuccess = () => {
+            const all = open.result.transaction('m').objectStore('m').getAll();
+            all.onsuccess = () => {
+              open.result.close();
+              resolve(`resilient-ws/outbox/chat/${all.result[0].o}`);
+            };
+          };
+        }),
+    );
+    await page.goto('about:blank'); // the old load is gone, its lock released
+    const other = await context.newPage(`${base}?name=other`);
+    pages.push(other);
+    await other.evaluate(
+      (name) =>
+        new Promise<void>((granted) => {
+          navigator.locks.request(name, () => {
+            granted();
+            return new Promise((r) => setTimeout(r, 400));
+          });
+        }),
+      lock,
+    );
+    await page.goto(base + query); // the next load of the page
+    await page.waitFor(() => window.t?.restored !== undefined);
+    expect(await page.evaluate(() => window.t.restored)).toBe(10);
+    await until(() => chats().length >= 20);
+    await new Promise((r) => setTimeout(r, 200)); // nothing more comes
+    expect(ns()).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => i + 1),
+      ...Array.from({ length: 10 }, (_, i) => 101 + i),
+    ]);
+    expect(await page.evaluate(() => window.t.errors)).toEqual([]);
+  });
+});
+
+// Chromium only: it reads what a socket held from bufferedAmount (WebKit reports none, see
+// burst.test.ts) and records the socket from an init script
+if (ENGINE === 'chromium')
+  describe('the back/forward cache (Chromium only: bufferedAmount and an init script)', () => {
+    it('frames the socket still held when the page entered the cache are sent after it comes back, in order', async () => {
+      const page = await context.newPage('about:blank');
+      pages.push(page);
+      // record what the first socket was handed, to tell which frames it still held
+      await page.chromium!.addInitScript(() => {
+        const Native = window.WebSocket;
+        type Socket = InstanceType<typeof Native>;
+        const w = window as unknown as { first?: { ws: Socket; sent: string[] } };
+        window.WebSocket = class extends Native {
+          constructor(u: string | URL, p?: string | string[]) {
+            super(u, p);
+            if (w.first) return;
+            const rec = (w.first = { ws: this as Socket, sent: [] as string[] });
+            const send = this.send.bind(this);
+            this.send = (d: string) => {
+              rec.sent.push(d);
+              send(d);
+            };
+          }
+        };
+      });
+      await page.goto(base);
+      await page.waitFor(() => window.t?.client.state === 'open');
+      // the first connection reads nothing: what the page sends piles up in the kernel, then in Chromium
+      for (const ws of wss.clients) (ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+      const N = 2000;
+      await page.evaluate((n) => {
+        const pad = 'z'.repeat(10_000);
+        for (let i = 1; i <= n; i++) window.t.client.send({ type: 'chat', n: i, pad });
+      }, N);
+      await new Promise((r) => setTimeout(r, 500)); // the kernel's buffers fill up
+      const first = await page.evaluate(() => {
+        const f = (window as unknown as { first: { ws: { bufferedAmount: number }; sent: string[] } }).first;
+        const buffered = f.ws.bufferedAmount;
+        window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+        return { buffered, sent: f.sent.map((d) => JSON.parse(d).n as number), bytes: f.sent.map((d) => d.length) };
+      });
+      for (const ws of wss.clients) ws.terminate(); // the connection is gone for good
+      await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true })));
+      await until(() => chats().some((f) => f.conn === 2 && f.msg.n === N), 20_000);
+      // what the first socket still held: its newest frames, counted back until they cover bufferedAmount
+      let k = first.sent.length;
+      for (let b = 0; b < first.buffered; ) b += first.bytes[--k]!;
+      const held = first.sent.slice(k);
+      const next = chats()
+        .filter((f) => f.conn === 2)
+        .map((f) => f.msg.n as number);
+      console.info(
+        `bfcache: ${first.sent.length} frames handed to the first socket, ${first.buffered} bytes (${held.length} frames) still in its buffer at pagehide; the next connection got ${next.length} from #${next[0]}`,
+      );
+      expect(held.length).toBeGreaterThan(0);
+      // every frame it held, then what waited in the queue: in order, none skipped
+      expect(next).toEqual(Array.from({ length: N - held[0]! + 1 }, (_, i) => held[0]! + i));
+      expect(await page.evaluate(() => window.t.errors)).toEqual([]);
+    });
+  });
 
 describe('the demo pages', () => {
   it.each(['/', '/react.html'])('%s: chat sent while the server is down survives a reload', async (pagePath) => {

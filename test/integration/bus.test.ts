@@ -89,6 +89,28 @@ describe.each(Object.keys(kinds) as Array<keyof typeof kinds>)('%s bus', (kind) 
     expect(chats(listener).filter((m) => m.text === 'once')).toHaveLength(1);
   });
 
+  it('dedupe is per user: the same client id from another user is handled, not swallowed', async () => {
+    const listener = await client(a);
+    await listener.join('per-user');
+    const bob = await client(a, 'bob');
+    await bob.join('per-user');
+    const alice = await client(b, 'alice');
+    await alice.join('per-user');
+    const id = `S${randomBytes(3).toString('hex')}.1`;
+    bob.send({ type: 'message', text: 'from bob', id });
+    await bob.waitFor((m) => m.type === 'ack' && m.id === id);
+    alice.send({ type: 'message', text: 'from alice', id });
+    await alice.waitFor((m) => m.type === 'ack' && m.id === id);
+    await until(() => chats(listener).length >= 2);
+    expect(chats(listener).map((m) => m.text)).toEqual(['from bob', 'from alice']);
+    // and for any message with an id, not only chat lines
+    const echo = `E${randomBytes(3).toString('hex')}.1`;
+    bob.send({ type: 'echo', id: echo });
+    await bob.waitFor((m) => m.type === 'echo' && m.id === echo);
+    alice.send({ type: 'echo', id: echo });
+    await alice.waitFor((m) => m.type === 'echo' && m.id === echo);
+  });
+
   it('resume on the other endpoint: resumed, the log after lastId, then live lines, none twice', async () => {
     const writer = await client(a, 'alice');
     await writer.join('resume');

@@ -3,6 +3,9 @@
 // outage that passes `maxUnacked` while offline, cuts between a live message and the replay,
 // and a history too short for the outage. Each run checks both directions for 0 lost, 0
 // duplicated, 0 reordered, and that the errors reported are exactly the expected ones, once.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Message, WebSocketClient, type WebSocketClientError, type WebSocketConstructor } from 'resilient-ws';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
@@ -75,6 +78,7 @@ const start = async (
 ): Promise<Run> => {
   const handled: number[] = [];
   const server: RecipeServer = await recipeServer({
+    file: join(mkdtempSync(join(tmpdir(), 'recipe-')), 'seen.log'),
     handle: (_user, msg) => handled.push(msg.n as number),
     keep: opts.keep,
     onConnection: opts.onConnection && ((ws) => opts.onConnection!(ws, () => server)),

@@ -136,7 +136,7 @@ async function extraServer(opts: DemoServerOptions): Promise<DemoServer> {
 }
 
 beforeAll(async () => {
-  server = await startDemoServer({ port: 0, quiet: true, authTimeoutMs: 400 });
+  server = await startDemoServer({ port: 0, quiet: true, authTimeoutMs: 400, chaos: true });
 });
 
 afterEach(async () => {
@@ -551,7 +551,7 @@ describe('chaos', () => {
     c.send({ type: 'ping' });
     await c.next('pong');
 
-    const res = await fetch(`${server.url}/chaos/stall`);
+    const res = await fetch(`${server.url}/chaos/stall`, { method: 'POST' });
     expect(await res.json()).toEqual({ ok: true, stalled: 1 });
     const mark = c.messages.length;
     c.send({ type: 'ping' });

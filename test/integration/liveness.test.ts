@@ -69,6 +69,42 @@ describe('heartbeat', () => {
   });
 });
 
+describe('heartbeat through a relay', () => {
+  it('a relay that re-broadcasts every frame to every client: our own ping, claimed by isPong, keeps the connection checked', async () => {
+    // a scale-out server's fan-out: every frame to every connection, the sender included
+    const server = await RecordingServer.start({
+      pong: false,
+      onMessage: (_conn, msg, s) => {
+        for (const c of s.conns) if (!c.closed) s.send(c, msg);
+      },
+    });
+    const tab = (id: string) =>
+      makeClient({
+        url: server.url,
+        heartbeat: {
+          interval: INTERVAL,
+          timeout: TIMEOUT,
+          message: { type: 'hb', id },
+          isPong: (m) => m.type === 'hb' && m.id === id,
+        },
+      });
+    const [a, b] = [tab('a'), tab('b')];
+    const latencies: number[] = [];
+    a.client.onLatency((ms) => latencies.push(ms));
+    await Promise.all([a.reach('open'), b.reach('open')]);
+    await vi.waitFor(() => expect(latencies.length).toBeGreaterThanOrEqual(4), { timeout: 5000 });
+    await sleep(3 * (INTERVAL + TIMEOUT));
+    expect(a.errors).toEqual([]);
+    expect(b.errors).toEqual([]);
+    expect(server.conns).toHaveLength(2); // no reconnect
+    expect(a.client.state).toBe('open');
+    // the other tab's pings are no pong for this one: they reach its handlers
+    const other = vi.fn();
+    a.client.on('hb', other);
+    await vi.waitFor(() => expect(other).toHaveBeenCalledWith({ type: 'hb', id: 'b' }), { timeout: 2000 });
+  });
+});
+
 describe('connect timeout', () => {
   it('abandons a socket whose upgrade is never answered with CONNECT_TIMEOUT and retries', async () => {
     const tcp = await startSilentTcpServer();

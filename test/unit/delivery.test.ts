@@ -155,6 +155,7 @@ describe('delivery: maxUnacked', () => {
     expect(d.unacked).toBe(2);
     expect(frames().map((f) => f.n)).toEqual([1, 2]);
     expect(errors.map((e) => [e.code, e.data])).toEqual([['QUEUE_OVERFLOW', { type: 'chat', n: 3 }]]);
+    expect(errors[0]!.message).toBe('QUEUE_OVERFLOW: maxUnacked (2) reached: not sent');
     ack(frames()[0]!.id); // room for one more
     await tick();
     expect(client.send({ type: 'chat', n: 4 })).toBe('sent');
@@ -299,7 +300,8 @@ describe('delivery: resume', () => {
     srv.push(answer);
     srv.push({ type: 'chat', id: 501 });
     await tick();
-    expect(errors.map((e) => [e.code, e.data])).toEqual([['RESUME_GAP', { lastId: 1, resumed: answer }]]);
+    expect(errors.map((e) => [e.code, e.data])).toEqual([['RESUME_GAP', { lastId: 1, resumed: 500 }]]);
+    expect(errors[0]!.message).toBe('RESUME_GAP: messages after 1 are gone; resumed from 500');
     expect(got()).toEqual([1, 501]);
     expect(resumed).not.toHaveBeenCalled(); // consumed, like acks
     await srv.drop();
@@ -356,6 +358,51 @@ describe('delivery: resume', () => {
       { type: 'resume', lastId: 1 },
     ]);
     expect(d.lastId).toBe(2);
+    client.dispose();
+  });
+});
+
+describe('delivery: the client’s typeKey', () => {
+  it('reads acks and `resumed` by the client’s typeKey, and sends `resume` with it', async () => {
+    const { client, errors } = makeClient(srv.url, { typeKey: 'kind', autoConnect: false });
+    const d = delivery(client, { resume: true });
+    const all = vi.fn();
+    client.on('*', all);
+    client.connect();
+    await tick();
+    expect(srv.frames).toEqual([{ kind: 'resume', lastId: null }]);
+    srv.push({ kind: 'resumed', lastId: 40, gap: true });
+    client.send({ kind: 'chat' } as never);
+    await tick();
+    const id = (srv.frames[1] as { id: string }).id;
+    expect(d.unacked).toBe(1);
+    srv.push({ kind: 'ack', id });
+    await tick();
+    expect(d.unacked).toBe(0);
+    expect(d.lastId).toBe(40);
+    expect(errors.map((e) => e.code)).toEqual(['RESUME_GAP']);
+    expect(all).not.toHaveBeenCalled(); // neither `resumed` nor the ack reaches a handler
+    client.dispose();
+  });
+});
+
+describe('delivery: option checks', () => {
+  it('refuses the removed `ttl` with INVALID_OPTIONS naming it and pointing to queue.ttl', () => {
+    const { client } = makeClient(srv.url, { autoConnect: false });
+    expect(() => delivery(client, { ttl: 5000 } as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/options\.ttl.*queue\.ttl/) }),
+    );
+    client.dispose();
+  });
+
+  it('refuses an unknown option, suggesting the nearest name', () => {
+    const { client } = makeClient(srv.url, { autoConnect: false });
+    expect(() => delivery(client, { maxUnacket: 5 } as never)).toThrow(
+      'INVALID_OPTIONS: delivery: options.maxUnacket is not an option; did you mean maxUnacked?',
+    );
+    expect(() => delivery(client, { colour: 1 } as never)).toThrow(
+      'INVALID_OPTIONS: delivery: options.colour is not an option',
+    );
     client.dispose();
   });
 });

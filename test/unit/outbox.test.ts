@@ -301,3 +301,104 @@ describe('outbox: with delivery', () => {
     expect(await stored()).toEqual([]); // acknowledged: forgotten in either order
   });
 });
+
+describe('outbox: the client’s typeKey', () => {
+  it('with delivery, forgets what an ack typed by the client’s typeKey acknowledges', async () => {
+    const { client, box } = load({ delivery: true }, { typeKey: 'kind' });
+    delivery(client);
+    await box.restored;
+    client.connect();
+    await tick();
+    for (const n of [1, 2]) client.send({ kind: 'chat', n } as never);
+    await tick();
+    await settle();
+    const ids = (srv.frames as { id: string }[]).map((f) => f.id);
+    expect((await stored()).map((r) => r.m.id)).toEqual(ids);
+    srv.push({ kind: 'ack', ids });
+    await tick();
+    await settle();
+    expect(await stored()).toEqual([]);
+  });
+});
+
+describe('outbox: option checks', () => {
+  it('refuses an unknown option with INVALID_OPTIONS, suggesting the nearest name', () => {
+    const made = makeClient<Message, Frame>(srv.url, { autoConnect: false });
+    clients.push(made.client);
+    expect(() => outbox(made.client, { name: 'chat', indexedDB: idb, delivry: true } as never)).toThrow(
+      'INVALID_OPTIONS: outbox: options.delivry is not an option; did you mean delivery?',
+    );
+  });
+});
+
+describe('outbox: restored messages go before new sends', () => {
+  /** An earlier load that stored chats `from`..`to` and never connected. */
+  const earlier = async (from: number, to: number) => {
+    const first = load();
+    await first.box.restored;
+    for (let n = from; n <= to; n++) first.client.send({ type: 'chat', n });
+    await settle();
+    expect((await stored()).length).toBe(to - from + 1);
+  };
+  /** Let the socket, the timers and IndexedDB run until `count` chats arrived (or give up). */
+  const until = async (count: number) => {
+    for (let i = 0; i < 100 && chats().length < count; i++) {
+      await tick(5);
+      await settle();
+    }
+  };
+
+  it('a reload that creates client and outbox and sends at once, the server up: stored first', async () => {
+    await earlier(1, 10);
+    const made = makeClient<Message, Frame>(srv.url); // connects at once
+    clients.push(made.client);
+    outbox(made.client, { name: 'chat', indexedDB: idb });
+    for (let n = 11; n <= 20; n++) made.client.send({ type: 'chat', n });
+    await until(20);
+    expect(chats().map((f) => f.n)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(made.errors).toEqual([]);
+  });
+
+  it('an outbox attached to a client already open: stored first, then the sends made meanwhile', async () => {
+    await earlier(1, 10);
+    const made = makeClient<Message, Frame>(srv.url);
+    clients.push(made.client);
+    await tick();
+    expect(made.client.state).toBe('open');
+    outbox(made.client, { name: 'chat', indexedDB: idb });
+    const results = new Set<string>();
+    for (let n = 11; n <= 20; n++) results.add(made.client.send({ type: 'chat', n }));
+    expect(results).toEqual(new Set(['queued'])); // waiting for the store to be read
+    await until(20);
+    expect(chats().map((f) => f.n)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  it('new sends wait for the store at most 3 s, then go', async () => {
+    const never = { open: () => ({}) } as unknown as IDBFactory; // a store that never answers
+    const made = makeClient<Message, Frame>(srv.url);
+    clients.push(made.client);
+    await tick();
+    outbox(made.client, { name: 'chat', indexedDB: never });
+    made.client.send({ type: 'chat', n: 1 });
+    await tick(2900);
+    expect(chats()).toEqual([]);
+    await tick(200);
+    expect(chats().map((f) => f.n)).toEqual([1]);
+  });
+
+  it('the ttl is the client’s queue.ttl unless given', async () => {
+    const first = load({}, { queue: { ttl: 60_000 } });
+    await first.box.restored;
+    first.client.send({ type: 'chat', n: 1 });
+    vi.setSystemTime(Date.now() + 40_000);
+    first.client.send({ type: 'chat', n: 2 });
+    await settle();
+    vi.setSystemTime(Date.now() + 30_000); // n=1 is 70 s old now, n=2 30 s
+    const { client, box, errors } = load({}, { queue: { ttl: 60_000 } });
+    expect(await box.restored).toBe(2);
+    client.connect();
+    await tick();
+    expect(chats().map((f) => f.n)).toEqual([2]);
+    expect(errors.map((e) => [e.code, (e.data as Frame).n])).toEqual([['QUEUE_EXPIRED', 1]]);
+  });
+});

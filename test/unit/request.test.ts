@@ -169,3 +169,37 @@ describe('request with the reply type named ({ reply })', () => {
     client.dispose();
   });
 });
+
+describe('request: the client’s typeKey', () => {
+  it('reads the reply’s type from the client’s typeKey', async () => {
+    srv.server.on('connection', (s) =>
+      s.on('message', (d) => {
+        const m = JSON.parse(String(d));
+        if (m.kind === 'get') s.send(JSON.stringify({ kind: 'result', requestId: m.requestId, value: 'K' }));
+        if (m.kind === 'bad') s.send(JSON.stringify({ kind: 'error', requestId: m.requestId }));
+      }),
+    );
+    const { client } = makeClient(srv.url, { typeKey: 'kind' });
+    await tick();
+    const ok = request(client, { kind: 'get' } as never, { reply: 'result' });
+    const bad = request(client, { kind: 'bad' } as never, { reply: 'result' });
+    const badError = bad.catch((e) => e);
+    await tick();
+    expect(await ok).toEqual({ kind: 'result', requestId: expect.any(String), value: 'K' });
+    const e = await badError;
+    expect(e.code).toBe('INVALID_MESSAGE');
+    expect(e.message).toContain('reply of type error, not result');
+    client.dispose();
+  });
+});
+
+describe('request: option checks', () => {
+  it('refuses an unknown option with INVALID_OPTIONS, suggesting the nearest name', async () => {
+    const { client } = makeClient(srv.url, { autoConnect: false });
+    await expect(request(client, { type: 'get', key: 'a' }, { timout: 5 } as never)).rejects.toThrow(
+      'INVALID_OPTIONS: request: options.timout is not an option; did you mean timeout?',
+    );
+    expect(srv.frames).toEqual([]);
+    client.dispose();
+  });
+});

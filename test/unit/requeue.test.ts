@@ -58,6 +58,21 @@ describe('after an auth refusal', () => {
     client.dispose();
   });
 
+  it('without auth (or with isAck, once acknowledged) nothing written is kept for a refusal: only what the socket still held goes back', async () => {
+    for (const auth of [undefined, { message: { type: 'auth' }, isAck: (m: { type: string }) => m.type === 'ok' }]) {
+      const ws = fakeSockets();
+      const { client } = makeClient(srv.url, { WebSocket: ws.WebSocket, auth, reconnect: false });
+      await tick(2);
+      ws.made[0]!.onmessage?.({ data: '{"type":"ok"}' });
+      for (const type of ['a', 'b', 'c']) client.send({ type });
+      ws.made[0]!.bufferedAmount = '{"type":"c"}'.length; // a and b are out
+      ws.made[0]!.readyState = 3;
+      ws.made[0]!.onclose?.({ code: 4001, reason: '', wasClean: true });
+      expect(client.queued).toBe(1);
+      client.close();
+    }
+  });
+
   it('a final refusal keeps them queued for a later connect(), and dispose() reports each with the message', async () => {
     const { client, errors } = makeClient(srv.url, { auth: { type: 'auth', token: 'same' }, autoConnect: false });
     client.send({ type: 'a' });
@@ -179,6 +194,29 @@ describe('frames a dying socket still held', () => {
       { type: 'm', i: 4 },
       { type: 'm', i: 5 },
       { type: 'later' },
+    ]);
+    expect(errors).toEqual([]);
+    client.dispose();
+  });
+
+  it.each([
+    ['while the connection is young', 0],
+    ['on a connection past 5 s', 6000],
+  ])('go back to the head of the queue when the page enters the back/forward cache (%s)', async (_, age) => {
+    const ws = fakeSockets();
+    const { client, errors } = makeClient(srv.url, { WebSocket: ws.WebSocket });
+    await tick(age + 1);
+    const first = ws.made[0]!;
+    for (let i = 0; i < 5; i++) client.send({ type: 'm', i });
+    first.bufferedAmount = frame(3).length + frame(4).length; // 0, 1 and 2 are out
+    const transition = (type: string) => window.dispatchEvent(Object.assign(new Event(type), { persisted: true }));
+    transition('pagehide');
+    expect(client.queued).toBe(2);
+    transition('pageshow');
+    await tick(10);
+    expect(ws.made[1]!.sent.map((d) => JSON.parse(d))).toEqual([
+      { type: 'm', i: 3 },
+      { type: 'm', i: 4 },
     ]);
     expect(errors).toEqual([]);
     client.dispose();
