@@ -85,8 +85,6 @@ export default defineConfig({
           name: `browser-${engine}`,
           environment: 'node',
           include: ['test/browser/**/*.test.ts'],
-          // the HTTP fallback's files still drive Chromium themselves (not yet through the driver)
-          exclude: engine === 'chromium' ? [] : ['test/browser/fallback*.test.ts'],
           globalSetup: ['test/browser/global-setup.ts'],
           env: { RWS_ENGINE: engine },
           testTimeout: 60_000,
