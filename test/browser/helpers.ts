@@ -234,7 +234,7 @@ export async function waitForBadge(page: TestPage, state: string, timeout = 10_0
 /** Type `value` into the input `selector` as a user would (frameworks see an `input` event). */
 export function fill(page: TestPage, selector: string, value: string): Promise<void> {
   return page.evaluate(
-    ([sel, v]) => {
+    async ([sel, v]) => {
       const el = document.querySelector(sel) as HTMLInputElement | null;
       if (!el) throw new Error(`no ${sel}`);
       el.focus();
@@ -242,6 +242,9 @@ export function fill(page: TestPage, selector: string, value: string): Promise<v
       Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(el, v);
       el.dispatchEvent(new Event('input', { bubbles: true }));
       el.dispatchEvent(new Event('change', { bubbles: true }));
+      // let a framework re-render with the new value before the next step reads it
+      await new Promise((r) => setTimeout(r, 0));
+      if (el.value !== v) throw new Error(`${sel} shows "${el.value}", not "${v}"`);
     },
     [selector, value] as const,
   );
