@@ -1,7 +1,9 @@
 // Per engine (Chromium, Firefox, WebKit, driven as the browser suite drives them): what the SDK
 // costs beside the raw socket in the same engine and run, and what the outbox costs per send.
-// - receive: the server pushes RECEIVE messages; the page's main-thread time from the first to
-//   the last (the page does nothing else), per message, for the raw WebSocket and the SDK.
+// - receive: the server pushes RECEIVE messages; the wall time in the page from the first to the
+//   last (the page does nothing else), per message, for the raw WebSocket and the SDK. Not CPU
+//   time: Firefox and WebKit, driven over WebDriver, give no per-thread CPU counter (Chromium's
+//   CDP one is in echo-browser).
 // - burst: BURST messages sent in one synchronous loop; time until the server has them all.
 // - outbox: ms per 1,000 `send()`s while the server is unreachable, without an outbox (the
 //   memory queue) and with one (until IndexedDB holds them all).
