@@ -77,18 +77,23 @@ export default defineConfig({
           testTimeout: 60_000,
         },
       },
-      {
+      // The browser suite, once per engine (test/browser/driver.ts): the same files, the engine
+      // set by RWS_ENGINE. The engines run one after the other (groupOrder), never two browsers'
+      // timing-sensitive tests at once on a small machine; Chromium beside the Node suites, as before.
+      ...(['chromium', 'firefox', 'webkit'] as const).map((engine, i) => ({
         define: dev(),
         test: {
-          name: 'browser',
+          name: `browser-${engine}`,
           environment: 'node',
           include: ['test/browser/**/*.test.ts'],
           globalSetup: ['test/browser/global-setup.ts'],
+          env: { RWS_ENGINE: engine },
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          sequence: { groupOrder: i },
         },
-      },
+      })),
     ],
   },
 });

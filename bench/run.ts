@@ -25,6 +25,7 @@ const BENCHES: Record<string, () => Promise<{ run: Bench }>> = {
   fanout: () => import('./fanout'),
   burst: () => import('./burst'),
   fallback: () => import('./fallback'),
+  engines: () => import('./engines'),
 };
 
 const MARK = '@@bench-result ';

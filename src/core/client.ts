@@ -236,7 +236,9 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     const q = this._q;
     const open = this.state === 'open';
     const item = { data, msg, at: Date.now(), size: 0, c: 0 };
-    if (open && (this._direct || !(this.queued || this._held)) && !this._busy()) {
+    // on open, what listeners and plugins send goes first, past a full buffer too: queued behind
+    // the waiting messages it would lose its place (a bounded set: re-sends, a re-join)
+    if ((this._direct && open) || (open && !(this.queued || this._held) && !this._busy())) {
       this._write(item, opts?.queue !== false);
       return 'sent';
     }

@@ -1,4 +1,4 @@
-// Shared tabs and the outbox over the HTTP fallback, in Chromium, behind a proxy that refuses
+// Shared tabs and the outbox over the HTTP fallback, in each engine, behind a proxy that refuses
 // WebSocket upgrades. Shared: two tabs of one profile share one HTTP session; each tab's sends
 // reach the server once, in its order; every tab gets every message; when the leader tab closes,
 // the other takes over (over HTTP again) and carries on. Outbox: what a page sent while the
@@ -8,16 +8,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoServer, startDemoServer } from '../../demo/server/index';
 import { type Proxy as ProxyServer, startProxy } from '../integration/fallback-proxy';
-import { launchChromium } from './helpers';
+import { type Driver, launch, type TestPage as Page } from './driver';
+import { ENGINE } from './helpers';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const dist = (f: string) => path.join(repo, 'dist', f);
 
-let browser: Browser;
+let browser: Driver;
 let server: DemoServer;
 let proxy: ProxyServer;
 let assets: string;
@@ -60,7 +60,8 @@ beforeAll(async () => {
   );
   server = await startDemoServer({ quiet: true, priceIntervalMs: 0, assetsDir: assets });
   proxy = await startProxy(server.port, 'refuse');
-  browser = await launchChromium();
+  browser = await launch();
+  console.info(`engine: ${browser.version}`);
 });
 afterAll(async () => {
   await browser?.close();
@@ -111,11 +112,11 @@ const serverEchoes = () =>
     .filter((m) => m.type === 'echo')
     .map((m) => m.n as string);
 
-describe('sharedClient over the HTTP fallback (Chromium)', () => {
+describe(`sharedClient over the HTTP fallback (${ENGINE})`, () => {
   it('two tabs share one HTTP session; each send once and in order; the other tab takes over when the leader closes', async () => {
     const context = await browser.newContext();
-    const a = await context.newPage();
-    const b = await context.newPage();
+    const a = await context.newPage('about:blank');
+    const b = await context.newPage('about:blank');
     await tab(a);
     await tab(b);
     const mine = (p: string, from: number, to: number) =>
@@ -162,10 +163,10 @@ describe('sharedClient over the HTTP fallback (Chromium)', () => {
   });
 });
 
-describe('the outbox over the HTTP fallback (Chromium)', () => {
+describe(`the outbox over the HTTP fallback (${ENGINE})`, () => {
   it('sent while the server is down, kept across a reload, sent once and in order over HTTP when it is back', async () => {
     const context = await browser.newContext();
-    const page = await context.newPage();
+    const page = await context.newPage('about:blank');
     const open = async () => {
       await page.goto(`http://127.0.0.1:${proxy.port}/fb-shared.html`);
       return page.evaluate(async () => {

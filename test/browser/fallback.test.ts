@@ -1,21 +1,23 @@
-// The HTTP fallback in real Chromium (the browser's own WebSocket and fetch streaming), against
+// The HTTP fallback in each engine (the browser's own WebSocket and fetch streaming), against
 // the reference server behind a "proxy" that refuses WebSocket upgrades with 403: working over
 // HTTP within 3 s with nothing sent meanwhile lost or doubled, a reload in the same tab going
 // straight to HTTP, and the move back once the proxy lets WebSockets through.
-import type { Browser, Page } from 'playwright-core';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoServer, startDemoServer } from '../../demo/server/index';
 import { type Proxy as ProxyServer, startProxy } from '../integration/fallback-proxy';
-import { launchChromium } from './helpers';
+import { type Driver, launch, type TestPage as Page } from './driver';
+import { ENGINE } from './helpers';
 
-let browser: Browser;
+let browser: Driver;
 let server: DemoServer;
 let proxy: ProxyServer;
 
 beforeAll(async () => {
   server = await startDemoServer({ quiet: true, priceIntervalMs: 0 });
   proxy = await startProxy(server.port, 'refuse');
-  browser = await launchChromium();
+  browser = await launch();
+  console.info(`engine: ${browser.version}`);
 });
 afterAll(async () => {
   await browser?.close();
@@ -92,10 +94,10 @@ const poll = async (page: Page, check: (r: Awaited<ReturnType<typeof read>>) => 
   }
 };
 
-describe('Chromium behind a proxy that refuses WebSocket upgrades (403)', () => {
+describe(`${ENGINE} behind a proxy that refuses WebSocket upgrades (403)`, () => {
   it('works over HTTP within 3 s; a reload skips the probe; moves back when WebSockets pass, nothing lost', async () => {
     const context = await browser.newContext();
-    const page = await context.newPage();
+    const page = await context.newPage('about:blank');
     // a page of the server's origin (through the proxy) without a client of its own
     await page.goto(`http://127.0.0.1:${proxy.port}/style.css`);
 
@@ -106,7 +108,7 @@ describe('Chromium behind a proxy that refuses WebSocket upgrades (403)', () => 
     expect(proxy.upgrades).toEqual(['refuse', 'refuse']);
     const r1 = await poll(page, (r) => r.echoes.length >= 5, 5000);
     expect(r1.echoes).toEqual([1, 2, 3, 4, 5]);
-    console.log(`Chromium: open over HTTP ${Math.round(first.openedIn)} ms after the first attempt`);
+    console.log(`${ENGINE}: open over HTTP ${Math.round(first.openedIn)} ms after the first attempt`);
 
     // a reload in the same tab: sessionStorage remembers, no WebSocket attempt
     await page.reload();
@@ -114,7 +116,7 @@ describe('Chromium behind a proxy that refuses WebSocket upgrades (403)', () => 
     const second = await startClient(page, { sent: 3, retry: 500, hold: 300 });
     expect(second.transports).toEqual(['http']);
     expect(proxy.upgrades.length).toBe(upgrades);
-    console.log(`Chromium, reloaded: open over HTTP ${Math.round(second.openedIn)} ms, no WebSocket attempt`);
+    console.log(`${ENGINE}, reloaded: open over HTTP ${Math.round(second.openedIn)} ms, no WebSocket attempt`);
 
     // WebSockets pass again: back within retry + hold + the reconnect delay, nothing lost or doubled
     proxy.mode = 'pass';
@@ -137,7 +139,7 @@ describe('Chromium behind a proxy that refuses WebSocket upgrades (403)', () => 
     // the move back dropped the remembered choice: a reload now tries WebSocket first
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     console.log(
-      `Chromium: back on WebSocket ${movedIn} ms after it passes (retry 500 + hold 300); ${last} echoes, each once`,
+      `${ENGINE}: back on WebSocket ${movedIn} ms after it passes (retry 500 + hold 300); ${last} echoes, each once`,
     );
     await context.close();
   });

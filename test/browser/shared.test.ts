@@ -1,4 +1,4 @@
-// `resilient-ws/shared` in real Chromium: several pages of one browser context (one origin, served
+// `resilient-ws/shared` in each engine: several pages of one browser context (one origin, served
 // over http://127.0.0.1) share one connection to a real `ws` server that records every
 // connection and every frame, with when it came. The pages load the BUILT package (dist/),
 // bundled by esbuild into one script.
@@ -7,11 +7,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { startDemoServer } from '../../demo/server';
-import { launchChromium } from './helpers';
+import type { Context, TestPage as Page } from './driver';
+import { driverForFile, ENGINE, text, waitForBadge } from './helpers';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = (f: string) => path.join(repo, 'dist', f);
@@ -50,8 +50,9 @@ let base = '';
 let conns: Conn[] = [];
 let stalled: http.ServerResponse[] = [];
 let stallAt = 0;
-let browser: Browser;
-let context: BrowserContext;
+const run = driverForFile();
+let context: Context;
+let all: Page[] = [];
 
 beforeAll(async () => {
   const out = await build({
@@ -75,6 +76,7 @@ beforeAll(async () => {
     else if (req.url === '/stall') {
       // held open until the test lets go: the page that asked is stalled meanwhile
       stallAt = Date.now();
+      res.writeHead(200, { 'content-type': 'text/plain' }); // the body comes when released
       stalled.push(res);
     } else res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
   });
@@ -93,11 +95,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await launchChromium();
 });
 
 afterAll(async () => {
-  await browser?.close();
   wss?.close();
   await new Promise((r) => server?.close(r));
 });
@@ -105,13 +105,15 @@ afterAll(async () => {
 beforeEach(async () => {
   conns = [];
   stalled = [];
-  context = await browser.newContext();
+  all = [];
+  context = await run.driver.newContext();
 });
 
 afterEach(async () => {
   for (const r of stalled) r.end();
   await context.close();
   for (const c of conns) c.ws.terminate();
+  expect(all.flatMap((p) => p.errors)).toEqual([]);
 });
 
 // Counts are taken relative to a point in a test, and "one connection" means one open at a time:
@@ -134,12 +136,9 @@ async function until(check: () => boolean | Promise<boolean>, timeout = 10_000):
 
 async function pages(n: number): Promise<Page[]> {
   const list: Page[] = [];
-  for (let i = 0; i < n; i++) {
-    const page = await context.newPage();
-    await page.goto(`${base}/`);
-    list.push(page);
-  }
-  for (const p of list) await p.waitForFunction(() => window.c.state === 'open');
+  for (let i = 0; i < n; i++) list.push(await context.newPage(`${base}/`));
+  all.push(...list);
+  for (const p of list) await p.waitFor(() => window.c.state === 'open');
   return list;
 }
 
@@ -172,7 +171,7 @@ function said(): Map<string, number[]> {
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-describe('sharedClient in Chromium', () => {
+describe(`sharedClient in ${ENGINE}`, () => {
   it('three pages hold one server connection, and every page is open', async () => {
     const list = await pages(3);
     expect(open()).toHaveLength(1);
@@ -202,7 +201,7 @@ describe('sharedClient in Chromium', () => {
       throw new Error(`connections: ${conns.length}`);
     });
     for (const p of list) {
-      await p.waitForFunction(() => window.got.filter((m) => m.type === 'news').length >= 30);
+      await p.waitFor(() => window.got.filter((m) => m.type === 'news').length >= 30);
       expect(await p.evaluate(() => window.got.filter((m) => m.type === 'news').map((m) => m.i))).toEqual(range(30));
     }
   });
@@ -231,7 +230,7 @@ describe('sharedClient in Chromium', () => {
     const takeover = (await newConnection(base)).openedAt - t0;
     console.log(`takeover after the leader page closed: ${takeover} ms`);
     expect(takeover).toBeLessThan(2000);
-    for (const p of rest) await p.waitForFunction(() => window.c.state === 'open');
+    for (const p of rest) await p.waitFor(() => window.c.state === 'open');
     await sendFrom(rest, 50, 'after');
     await until(() => [...said().values()].flat().length >= 300);
     const by = said();
@@ -248,36 +247,39 @@ describe('sharedClient in Chromium', () => {
     expect(open()).toHaveLength(1);
   });
 
-  it('a stalled (hung) leader is replaced within 2 s and, once it runs again, writes nothing', async () => {
-    const list = await pages(3);
-    const leader = await leaderOf(list);
-    const rest = list.filter((p) => p !== leader);
-    const base = conns.length;
-    const old = open()[0]!;
-    await leader.evaluate(() => void setTimeout(() => window.stall(), 0));
-    await until(() => stalled.length === 1);
-    await sendFrom(rest, 20, 'stalled');
-    const takeover = (await newConnection(base)).openedAt - stallAt;
-    console.log(`takeover after the leader stalled: ${takeover} ms`);
-    expect(takeover).toBeLessThan(2000);
-    await until(() => [...said().values()].flat().length >= 40);
-    // the old leader runs again, with everything that queued up meanwhile
-    const released = Date.now();
-    for (const r of stalled) r.end('ok');
-    stalled = [];
-    await leader.waitForFunction(() => window.c.state === 'open' && !window.c.leader);
-    await leader.evaluate(() => {
-      for (let i = 0; i < 10; i++) window.c.send({ type: 'say', from: 'thawed', i });
+  // WebKit cannot be stalled this way: the held synchronous XHR fails in the page with a
+  // TimeoutError instead of running on when released (see docs/browser-support.md)
+  if (ENGINE !== 'webkit')
+    it('a stalled (hung, by a held synchronous XHR: Chromium and Firefox) leader is replaced within 2 s and, once it runs again, writes nothing', async () => {
+      const list = await pages(3);
+      const leader = await leaderOf(list);
+      const rest = list.filter((p) => p !== leader);
+      const base = conns.length;
+      const old = open()[0]!;
+      await leader.evaluate(() => void setTimeout(() => window.stall(), 0));
+      await until(() => stalled.length === 1);
+      await sendFrom(rest, 20, 'stalled');
+      const takeover = (await newConnection(base)).openedAt - stallAt;
+      console.log(`takeover after the leader stalled: ${takeover} ms`);
+      expect(takeover).toBeLessThan(2000);
+      await until(() => [...said().values()].flat().length >= 40);
+      // the old leader runs again, with everything that queued up meanwhile
+      const released = Date.now();
+      for (const r of stalled) r.end('ok');
+      stalled = [];
+      await leader.waitFor(() => window.c.state === 'open' && !window.c.leader);
+      await leader.evaluate(() => {
+        for (let i = 0; i < 10; i++) window.c.send({ type: 'say', from: 'thawed', i });
+      });
+      await until(() => (said().get('thawed')?.length ?? 0) >= 10);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(old.frames.filter((f) => f.at >= released)).toEqual([]);
+      expect(open()).toHaveLength(1);
+      await until(() => old.closedAt !== undefined);
+      const by = said();
+      for (const n of ['0', '1']) expect(by.get(`stalled${n}`)).toEqual(range(20));
+      expect(by.get('thawed')).toEqual(range(10));
     });
-    await until(() => (said().get('thawed')?.length ?? 0) >= 10);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(old.frames.filter((f) => f.at >= released)).toEqual([]);
-    expect(open()).toHaveLength(1);
-    await until(() => old.closedAt !== undefined);
-    const by = said();
-    for (const n of ['0', '1']) expect(by.get(`stalled${n}`)).toEqual(range(20));
-    expect(by.get('thawed')).toEqual(range(10));
-  });
 
   it('disposing the client in every page closes the socket, with the last one', async () => {
     const list = await pages(3);
@@ -302,24 +304,24 @@ describe('sharedClient in Chromium', () => {
     await newConnection(base, 3000);
     await until(() => open().length === 1, 3000);
     for (const [i, p] of rest.entries())
-      await p.waitForFunction((m) => window.states.slice(m).some(([s]) => s === 'open'), marks[i]);
+      await p.waitFor((m) => window.states.slice(m).some(([s]) => s === 'open'), marks[i]);
     expect((await Promise.all(rest.map((p) => p.evaluate(() => window.c.leader)))).filter(Boolean)).toHaveLength(1);
     // the page that left can come back, as a follower
     await leader.evaluate(() => window.c.connect());
-    await leader.waitForFunction(() => window.c.state === 'open');
+    await leader.waitFor(() => window.c.state === 'open');
     expect(await leader.evaluate(() => window.c.leader)).toBe(false);
     expect(open()).toHaveLength(1);
   });
 
-  for (const how of ['crashes', 'navigates away'] as const)
-    it(`the leader page ${how}: one new connection within 2 s, nothing lost`, async () => {
+  for (const how of ENGINE === 'chromium' ? (['crashes', 'navigates away'] as const) : (['navigates away'] as const))
+    it(`the leader page ${how === 'crashes' ? 'crashes (Chromium only: CDP Page.crash)' : how}: one new connection within 2 s, nothing lost`, async () => {
       const list = await pages(3);
       const leader = await leaderOf(list);
       const rest = list.filter((p) => p !== leader);
       const base = conns.length;
       const t0 = Date.now();
       if (how === 'crashes') {
-        const cdp = await context.newCDPSession(leader);
+        const cdp = await leader.chromium!.context().newCDPSession(leader.chromium!);
         void cdp.send('Page.crash').catch(() => {});
       } else await leader.goto('about:blank');
       await sendFrom(rest, 30, how);
@@ -337,18 +339,18 @@ describe('the demo pages, shared across tabs', () => {
     const demo = await startDemoServer({ port: 0, quiet: true });
     try {
       const tabs: Page[] = [];
-      for (const path of ['/?shared', '/react.html?shared', '/?shared']) {
-        const page = await context.newPage();
-        await page.goto(demo.url + path);
-        tabs.push(page);
-      }
-      for (const p of tabs) await p.locator('#state[data-state="open"]').waitFor({ timeout: 15_000 });
+      for (const path of ['/?shared', '/react.html?shared', '/?shared'])
+        tabs.push(await context.newPage(demo.url + path));
+      all.push(...tabs);
+      for (const p of tabs) await waitForBadge(p, 'open', 15_000);
       const stats = (await (await fetch(`${demo.url}/stats`)).json()) as { connections: number };
       expect(stats.connections).toBe(1);
-      const roles = await Promise.all(tabs.map((p) => p.locator('#tab-role').textContent()));
+      const roles = await Promise.all(tabs.map((p) => text(p, '#tab-role')));
       expect(roles.filter((r) => r?.startsWith('leader'))).toHaveLength(1);
       expect(roles.filter((r) => r?.startsWith('follower'))).toHaveLength(2);
-      expect(await tabs[0]!.locator('#share-tabs').isChecked()).toBe(true);
+      expect(await tabs[0]!.evaluate(() => (document.getElementById('share-tabs') as HTMLInputElement).checked)).toBe(
+        true,
+      );
     } finally {
       await demo.close();
     }

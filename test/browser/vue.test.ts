@@ -1,69 +1,75 @@
-// The Vue page (`resilient-ws/vue`, built package) in real headless Chromium against the demo
-// server: one socket, the state badge following a drop, the reconnect, the room re-joined from
-// the open listener and shown in the page, and what was typed during the outage delivered.
-import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+// The Vue page (`resilient-ws/vue`, built package) in each engine against the demo server: one
+// socket, the state badge following a drop, the reconnect, the room re-joined from the open
+// listener and shown in the page, and what was typed during the outage delivered.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type DemoServer, startDemoServer } from '../../demo/server';
-import { clientState, framesOfType, launchChromium, mark, openDemo, waitForBadge, waitForState } from './helpers';
+import type { Context, TestPage } from './driver';
+import {
+  click,
+  clientState,
+  driverForFile,
+  fill,
+  framesOfType,
+  mark,
+  openDemo,
+  pressEnter,
+  startProbeProxy,
+  text,
+  texts,
+  waitForBadge,
+  waitForState,
+} from './helpers';
 
-let browser: Browser;
+const run = driverForFile();
 let server: DemoServer;
-let context: BrowserContext;
-let pageErrors: Error[][] = [];
-/** Vue's own warnings (development build): a misuse of a composable shows up here. */
-let vueWarnings: string[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
+let proxy: Awaited<ReturnType<typeof startProbeProxy>>;
+let context: Context;
+let pages: TestPage[] = [];
 
 beforeEach(async () => {
   server = await startDemoServer({ port: 0, quiet: true });
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  pageErrors = [];
-  vueWarnings = [];
+  proxy = await startProbeProxy(server.url);
+  context = await run.driver.newContext();
+  pages = [];
 });
 
 afterEach(async () => {
+  // Vue's own warnings (development build), as the probe saw them: a misuse of a composable shows up here
+  const warnings = (
+    await Promise.all(pages.map((p) => p.evaluate(() => window.__probe?.warnings ?? []).catch(() => [])))
+  ).flat();
   await context?.close();
+  await proxy?.close();
   await server?.close();
-  expect(pageErrors.flat().map((e) => e.message)).toEqual([]);
-  expect(vueWarnings).toEqual([]);
+  expect(pages.flatMap((p) => p.errors)).toEqual([]);
+  expect(warnings.filter((w) => w.includes('[Vue warn]'))).toEqual([]);
 });
 
-async function open(pathAndQuery: string): Promise<Page> {
-  const demo = await openDemo(context, server.url, pathAndQuery);
-  pageErrors.push(demo.pageErrors);
-  demo.page.on('console', (m: ConsoleMessage) => {
-    if (m.text().includes('[Vue warn]')) vueWarnings.push(m.text());
-  });
-  return demo.page;
+async function open(pathAndQuery: string): Promise<TestPage> {
+  const page = await openDemo(context, proxy.url + pathAndQuery);
+  pages.push(page);
+  return page;
 }
 
 /** The texts of the page's system lines in the chat log. */
-const systemLines = (page: Page): Promise<string[]> =>
-  page.$$eval('[data-testid="chat-line"].system .text', (els) => els.map((e) => e.textContent ?? ''));
+const systemLines = (page: TestPage): Promise<string[]> => texts(page, '[data-testid="chat-line"].system .text');
 
 describe('Vue page', () => {
   it('drop → reconnect → re-join shown in the page, one socket at a time, outage messages delivered', async () => {
     // 1 s before the first retry (jitter 0), so the message is typed while reconnecting.
     const page = await open('/vue.html?rc=1000,4000,2,0');
     await waitForBadge(page, 'open');
-    expect(await page.textContent('h1')).toContain('Vue page');
+    expect(await text(page, 'h1')).toContain('Vue page');
     expect(await page.evaluate(() => window.__probe?.sockets)).toBe(1);
 
-    await page.fill('#username', 'Vera');
-    await page.click('#set-username');
+    await fill(page, '#username', 'Vera');
+    await click(page, '#set-username');
     await expect.poll(() => systemLines(page), { timeout: 5000 }).toContain('username set to Vera');
-    await page.fill('#room', 'vue-room');
-    await page.click('#join');
+    await fill(page, '#room', 'vue-room');
+    await click(page, '#join');
     await expect.poll(() => systemLines(page), { timeout: 5000 }).toContain('Vera joined');
     await expect.poll(() => server.stats().rooms['vue-room'] ?? 0).toBe(1);
-    expect(await page.textContent('#current-room')).toBe('vue-room');
+    expect(await text(page, '#current-room')).toBe('vue-room');
     const joinedBefore = (await systemLines(page)).filter((t) => t === 'Vera joined').length;
 
     // Badge history, from the DOM itself.
@@ -83,13 +89,13 @@ describe('Vue page', () => {
     expect(server.drop()).toBe(1);
     const down = await waitForState(page, 'reconnecting', from);
     expect(down.code).toBe(1006);
-    await page.waitForFunction(() => (window as { __badge?: string[] }).__badge?.includes('reconnecting'));
+    await page.waitFor(() => (window as { __badge?: string[] }).__badge?.includes('reconnecting'));
     // typed into the page's form during the outage: queued, and the page shows the count
-    await page.fill('#message', 'typed while down');
-    await page.press('#message', 'Enter');
+    await fill(page, '#message', 'typed while down');
+    await pressEnter(page, '#message');
     expect(await clientState(page)).toBe('reconnecting');
     expect(await page.evaluate(() => window.demo?.client.queued)).toBe(1);
-    await expect.poll(() => page.textContent('#queued')).toBe('1'); // the page redraws the count on a 200 ms tick
+    await expect.poll(() => text(page, '#queued')).toBe('1'); // the page redraws the count on a 200 ms tick
 
     await waitForState(page, 'open', from, 5000);
     await waitForBadge(page, 'open', 5000);
@@ -104,7 +110,7 @@ describe('Vue page', () => {
     expect(name?.msg).toEqual({ type: 'set_username', username: 'Vera' });
     // The queued message went after the re-join, so the room echoed it back to the page.
     await expect
-      .poll(() => page.$$eval('[data-testid="chat-line"] .text', (els) => els.map((e) => e.textContent)), {
+      .poll(() => texts(page, '[data-testid="chat-line"] .text'), {
         timeout: 5000,
       })
       .toContain('typed while down');
@@ -116,7 +122,7 @@ describe('Vue page', () => {
     expect(badge?.[0]).toBe('open');
     expect(badge?.at(-1)).toBe('open');
     expect(badge?.slice(1, -1)).toContain('reconnecting');
-    await expect.poll(() => page.textContent('#queued')).toBe('0');
+    await expect.poll(() => text(page, '#queued')).toBe('0');
     // One reconnect, one socket at a time.
     expect(server.stats()).toMatchObject({ connections: 1, totalConnections: 2 });
     expect(await page.evaluate(() => window.__probe?.sockets)).toBe(2);
