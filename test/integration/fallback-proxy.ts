@@ -35,6 +35,11 @@ export const startProxy = async (target: number, mode: ProxyMode): Promise<Proxy
         res.writeHead(ur.statusCode ?? 502, ur.headers);
         res.flushHeaders();
         ur.pipe(res);
+        // the server cut the response (a stream it terminated): so does the proxy, as a real one
+        // does when its upstream connection dies before the end of a chunked body
+        ur.on('close', () => {
+          if (!ur.complete) res.destroy();
+        });
       },
     );
     up.on('error', () => res.destroy());
