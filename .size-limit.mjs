@@ -107,6 +107,13 @@ export default [
     limit: '1.56 KB',
   },
   {
+    name: 'dist/resilient-ws.fallback.min.js (<script> tag, fallback)',
+    path: 'dist/resilient-ws.fallback.min.js',
+    disablePlugins: ['@size-limit/esbuild'],
+    gzip: true,
+    limit: '2.4 KB',
+  },
+  {
     name: 'dist/resilient-ws.channels.min.js (<script> tag, channels)',
     path: 'dist/resilient-ws.channels.min.js',
     disablePlugins: ['@size-limit/esbuild'],

@@ -122,6 +122,20 @@ export default [
       plugins: [min()],
     },
   },
+  // The HTTP fallback, for a <script> tag after the core: `ResilientWS.fallback`.
+  {
+    input: 'src/fallback.ts',
+    external: ['resilient-ws'],
+    plugins: [mode(false), ts()],
+    output: {
+      file: 'dist/resilient-ws.fallback.min.js',
+      format: 'iife',
+      name: 'ResilientWS',
+      extend: true,
+      globals: { 'resilient-ws': 'ResilientWS' },
+      plugins: [min()],
+    },
+  },
   // Channels, for a <script> tag after the core: `ResilientWS.channels` and `ResilientWS.tokenRefresh`.
   {
     input: 'src/channels.ts',

@@ -2,12 +2,11 @@
 // refuses (403) runs over HTTP with a channel subscribed; the server drops every connection (its
 // HTTP session included) while lines are being published, from the page and from a Node client
 // on WebSocket; the page shows each line once, in the channel's order (the order a WebSocket
-// subscriber saw), and its own lines reach the channel once each, in order.
+// subscriber saw), and its own lines reach the channel once each, in order. The page loads the
+// `<script>` builds: core, extras (delivery), channels and fallback.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { channels } from 'resilient-ws/channels';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoServer, startDemoServer } from '../../demo/server/index';
@@ -15,8 +14,12 @@ import { type Peer, peer, sleep, until } from '../integration/channels-harness';
 import { type Proxy as ProxyServer, startProxy } from '../integration/fallback-proxy';
 import { driverForFile, ENGINE } from './helpers';
 
-const repo = fileURLToPath(new URL('../../', import.meta.url));
-const dist = (f: string) => path.join(repo, 'dist', f);
+const scripts = [
+  'resilient-ws.min.js',
+  'resilient-ws.extras.min.js',
+  'resilient-ws.channels.min.js',
+  'resilient-ws.fallback.min.js',
+];
 
 const run = driverForFile();
 let server: DemoServer;
@@ -26,7 +29,7 @@ const peers: Peer[] = [];
 
 declare global {
   interface Window {
-    /** this test's page state (the bundle's exports are `RWSFBCH`) */
+    /** this test's page state */
     __fbch: {
       // biome-ignore lint/suspicious/noExplicitAny: the page's channels
       ch: any;
@@ -42,27 +45,11 @@ declare global {
 
 beforeAll(async () => {
   assets = mkdtempSync(path.join(tmpdir(), 'rws-fallback-channels-'));
-  const out = await build({
-    stdin: {
-      contents: `export { WebSocketClient } from 'resilient-ws'; export { fallback } from 'resilient-ws/fallback'; export { channels } from 'resilient-ws/channels'; export { delivery } from 'resilient-ws/delivery';`,
-      resolveDir: repo,
-    },
-    bundle: true,
-    format: 'iife',
-    globalName: 'RWSFBCH',
-    write: false,
-    alias: {
-      'resilient-ws/fallback': dist('fallback.mjs'),
-      'resilient-ws/channels': dist('channels.mjs'),
-      'resilient-ws/delivery': dist('delivery.mjs'),
-      'resilient-ws': dist('index.mjs'),
-    },
-  });
-  writeFileSync(path.join(assets, 'fb-channels.js'), out.outputFiles[0]!.text);
-  // the demo's pages forbid inline scripts (CSP): the page only loads the bundle
+  // the demo's pages forbid inline scripts (CSP): the page only loads the `<script>` builds, the
+  // core first, each module adding itself to the `ResilientWS` global
   writeFileSync(
     path.join(assets, 'fb-channels.html'),
-    '<!doctype html><meta charset="utf-8"><script src="/fb-channels.js"></script>',
+    `<!doctype html><meta charset="utf-8">${scripts.map((f) => `<script src="/dist/${f}"></script>`).join('')}`,
   );
   server = await startDemoServer({ quiet: true, priceIntervalMs: 0, rateLimit: 1000, assetsDir: assets });
   proxy = await startProxy(server.port, 'refuse');
@@ -101,8 +88,8 @@ describe(`channels over the HTTP fallback (${ENGINE})`, () => {
       const page = await context.newPage(`http://127.0.0.1:${proxy.port}/fb-channels.html`);
       proxy.upgrades.length = 0;
       await page.evaluate(() => {
-        // biome-ignore lint/suspicious/noExplicitAny: the bundle's global
-        const RWS = (window as any).RWSFBCH;
+        // biome-ignore lint/suspicious/noExplicitAny: the `<script>` builds' global
+        const RWS = (window as any).ResilientWS;
         const s: Window['__fbch'] = (window.__fbch = {
           ch: undefined,
           got: [] as Array<[string, number, string]>,

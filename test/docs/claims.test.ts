@@ -32,11 +32,13 @@ const globals = (...files: string[]): string[][] => {
 describe('the <script> builds, as docs/install.md lists them', () => {
   const install = read('docs/install.md');
 
-  it('the core adds WebSocketClient, WebSocketClientError and backoff; extras adds delivery, request and outbox; shared adds sharedClient', () => {
+  it('the core adds WebSocketClient, WebSocketClientError and backoff; extras adds delivery, request and outbox; shared adds sharedClient; fallback adds fallback', () => {
     const [core, extras] = globals('resilient-ws.min.js', 'resilient-ws.extras.min.js');
     expect(core).toEqual(['WebSocketClient', 'WebSocketClientError', 'backoff']);
     expect(extras).toEqual(['delivery', 'outbox', 'request']);
     expect(globals('resilient-ws.min.js', 'resilient-ws.shared.min.js')[1]).toEqual(['SharedClient', 'sharedClient']);
+    expect(globals('resilient-ws.min.js', 'resilient-ws.fallback.min.js')[1]).toEqual(['fallback']);
+    expect(install).toMatch(/`dist\/resilient-ws\.fallback\.min\.js`\s*\|[^|\n]*adds `fallback`/);
     expect(install).toMatch(/`dist\/resilient-ws\.extras\.min\.js`\s*\|[^|\n]*`delivery`, `request` and `outbox`/);
     expect(install).toMatch(
       /`dist\/resilient-ws\.shared\.min\.js`\s*\|[^|\n]*`sharedClient` \(and its class, `SharedClient`\)/,
