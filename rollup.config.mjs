@@ -8,7 +8,7 @@ import esbuild from 'rollup-plugin-esbuild';
 // and the add-ons import the core as `resilient-ws`, so an app never holds two clients. Each
 // entry is built three times (see `builds`); package.json's `exports` gives each its
 // `development` and `production` conditions (test/package/conditions.test.ts checks both).
-const entries = ['index', 'react', 'vue', 'delivery', 'request', 'shared', 'outbox', 'fallback', 'channels'];
+const entries = ['index', 'react', 'vue', 'delivery', 'request', 'shared', 'outbox', 'channels', 'fallback'];
 const external = ['react', 'vue', 'resilient-ws', 'resilient-ws/channels'];
 const ts = () => esbuild({ target: 'es2021' });
 // The source writes its development-only code behind `__DEV__` (declared in src/env.d.ts).
