@@ -21,7 +21,9 @@ export interface ChannelStateDetail {
 
 /** A channel's position: the stream's identity (`epoch`) and the offset of the last publication delivered. */
 export interface Position {
+  /** the stream's identity: a new epoch means the server lost the stream (a gap) */
   epoch: string;
+  /** the publication's place in the stream, increasing within an epoch */
   offset: number;
 }
 
