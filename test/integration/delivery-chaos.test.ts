@@ -185,7 +185,9 @@ describe('at-least-once delivery under chaos, against the README recipe', () => 
     expect(audit(run.handled, range(1, N))).toEqual(clean);
     expect(audit(run.seen, range(1, N))).toEqual(clean);
     expect(run.errors).toEqual([]);
-    expect(run.server.sockets.length).toBeGreaterThan(10); // it really was cut, many times
+    // it really was cut, many times: the ~3 s of paced traffic span connections of 100–400 ms each
+    // plus the reconnect waits, 10–14 of them as measured; 6 leaves room for a loaded machine
+    expect(run.server.sockets.length).toBeGreaterThanOrEqual(6);
     expect(fromClient).toBeGreaterThan(0);
   }, 60_000);
 
