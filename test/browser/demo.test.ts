@@ -89,9 +89,15 @@ async function roomHas(room: string, n: number): Promise<void> {
   await expect.poll(() => server.stats().rooms[room] ?? 0, { timeout: 5000, interval: 20 }).toBe(n);
 }
 
+/** Set the page's name and wait for the server's confirmation, shown in the page. */
 async function setUsername(page: TestPage, name: string): Promise<void> {
   await fill(page, '#username', name);
   await click(page, '#set-username');
+  await page.waitFor(
+    (t) => [...document.querySelectorAll('[data-testid="chat-line"] .text')].some((e) => e.textContent === t),
+    `username set to ${name}`,
+    { timeout: 5000 },
+  );
 }
 
 async function sendChat(page: TestPage, line: string): Promise<void> {
