@@ -21,6 +21,10 @@ export default defineConfig({
   resolve: { alias },
   define: dev(),
   test: {
+    // Two test files at a time, of any project: most of the suite waits on sockets, timers and
+    // browsers rather than computing, and vitest's default on two cores is one file at a time.
+    // `RWS_WORKERS=1` runs one at a time.
+    maxWorkers: Number(process.env.RWS_WORKERS) || 2,
     projects: [
       {
         resolve: { alias },
@@ -64,7 +68,6 @@ export default defineConfig({
           include: ['test/bundlers/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          fileParallelism: false,
         },
       },
       {
@@ -78,9 +81,8 @@ export default defineConfig({
         },
       },
       // The browser suite, once per engine (test/browser/driver.ts): the same files, the engine
-      // set by RWS_ENGINE. The engines run one after the other (groupOrder), never two browsers'
-      // timing-sensitive tests at once on a small machine; Chromium beside the Node suites, as before.
-      ...(['chromium', 'firefox', 'webkit'] as const).map((engine, i) => ({
+      // set by RWS_ENGINE. Each file starts its own browser and servers on free ports.
+      ...(['chromium', 'firefox', 'webkit'] as const).map((engine) => ({
         define: dev(),
         test: {
           name: `browser-${engine}`,
@@ -90,8 +92,6 @@ export default defineConfig({
           env: { RWS_ENGINE: engine },
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          fileParallelism: false,
-          sequence: { groupOrder: i },
         },
       })),
     ],
