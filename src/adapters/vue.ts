@@ -28,6 +28,7 @@ import {
   type WatchSource,
   watch,
 } from 'vue';
+import { hold } from './hold';
 
 /** A client of any message types. */
 // biome-ignore lint/suspicious/noExplicitAny: a client of any message types
@@ -242,27 +243,6 @@ export function useWebSocket<In extends Message = Message, Out = Message>(
   onScopeDispose(() => r.value.dispose());
   return shallowReadonly(r);
 }
-
-/**
- * Holds channel `name` of `client` for one user of it (a component): the first subscribes, the
- * last to let go unsubscribes, so two components on one channel never unsubscribe each other.
- */
-const held = new WeakMap<AnyClient, Map<string, [Channel, number]>>();
-const hold = (client: AnyClient, name: string): [Channel, () => void] => {
-  let m = held.get(client);
-  if (!m) held.set(client, (m = new Map()));
-  const h = m.get(name) ?? [channels(client).subscribe(name), 0];
-  h[1]++;
-  m.set(name, h);
-  return [
-    h[0],
-    () => {
-      if (--h[1]) return;
-      m.delete(name);
-      h[0].unsubscribe();
-    },
-  ];
-};
 
 /** What {@link useChannel} returns. */
 export interface ChannelRefs<T> {
