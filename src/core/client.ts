@@ -235,14 +235,17 @@ export class WebSocketClient<In extends Message = Message, Out = Message> {
     const data = this._encode(msg);
     const q = this._q;
     const open = this.state === 'open';
+    const now = opts?.queue === false;
     const item = { data, msg, at: Date.now(), size: 0, c: 0 };
     // on open, what listeners and plugins send goes first, past a full buffer too: queued behind
-    // the waiting messages it would lose its place (a bounded set: re-sends, a re-join)
-    if ((this._direct && open) || (open && !(this.queued || this._held) && !this._busy())) {
-      this._write(item, opts?.queue !== false);
+    // the waiting messages it would lose its place (a bounded set: re-sends, a re-join). A
+    // `queue: false` send is never queued, so it takes no waiting message's place: while open
+    // it goes now, past a hold and the queue, unless the socket's buffer is full.
+    if ((this._direct && open) || (open && (now || !(this.queued || this._held)) && !this._busy())) {
+      this._write(item, !now);
       return 'sent';
     }
-    if (opts?.queue === false || !q) return 'dropped';
+    if (now || !q) return 'dropped';
     if ((this._o.queue as QueueLimits).maxBytes < Infinity) item.size = size(data);
     // open: only the socket's buffer is full for now, and a burst is never dropped for that
     const r = q.push(item, open);

@@ -93,11 +93,21 @@ async function roomHas(room: string, n: number): Promise<void> {
 async function setUsername(page: TestPage, name: string): Promise<void> {
   await fill(page, '#username', name);
   await click(page, '#set-username');
-  await page.waitFor(
-    (t) => [...document.querySelectorAll('[data-testid="chat-line"] .text')].some((e) => e.textContent === t),
-    `username set to ${name}`,
-    { timeout: 5000 },
-  );
+  const shown = `username set to ${name}`;
+  await page
+    .waitFor(
+      (t) => [...document.querySelectorAll('[data-testid="chat-line"] .text')].some((e) => e.textContent === t),
+      shown,
+      { timeout: 5000 },
+    )
+    .catch(async (e) => {
+      const lines = await page.evaluate(() =>
+        [...document.querySelectorAll('[data-testid="chat-line"]')].map((li) => li.textContent),
+      );
+      throw new Error(
+        `"${shown}" not shown: ${e}\nchat: ${JSON.stringify(lines)}\nlog: ${JSON.stringify(await eventLog(page))}`,
+      );
+    });
 }
 
 async function sendChat(page: TestPage, line: string): Promise<void> {

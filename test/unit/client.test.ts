@@ -286,6 +286,21 @@ describe('sending and the queue', () => {
     client.dispose();
   });
 
+  it('{ queue: false } while open goes now past a hold (an outbox reading its store) and past waiting messages', async () => {
+    const { client } = makeClient(srv.url);
+    await tick();
+    const end = client.hold();
+    expect(client.send({ type: 'chat', n: 1 })).toBe('queued');
+    // a rename, a join, a typing indicator: never queued, so it takes no queued message's place
+    expect(client.send({ type: 'set_username' }, { queue: false })).toBe('sent');
+    await tick();
+    expect(srv.frames).toEqual([{ type: 'set_username' }]);
+    end(() => client.send({ type: 'restored' }));
+    await tick();
+    expect(srv.frames).toEqual([{ type: 'set_username' }, { type: 'restored' }, { type: 'chat', n: 1 }]);
+    client.dispose();
+  });
+
   it('queue: false drops what cannot be sent now', async () => {
     const { client } = makeClient(srv.url, { queue: false });
     expect(client.send({ type: 'x' })).toBe('dropped');
