@@ -1,7 +1,13 @@
 // A channels chaos run, shared by the single-server and the cluster tests: subscribers on 5 of
 // 20 channels each, publishers (delivery on), client connections cut at random every 100–400 ms,
 // then an audit of every subscriber's every channel against what was published.
-import { type Message, WebSocketClient, type WebSocketClientError, type WebSocketConstructor } from 'resilient-ws';
+import {
+  type ClientOptions,
+  type Message,
+  WebSocketClient,
+  type WebSocketClientError,
+  type WebSocketConstructor,
+} from 'resilient-ws';
 import { type Channel, channels } from 'resilient-ws/channels';
 import { type Delivery, delivery } from 'resilient-ws/delivery';
 import WebSocket from 'ws';
@@ -39,7 +45,16 @@ export interface Peer {
   opens: number;
 }
 
-export function peer(urls: string[], names: string[], token = 'demo-token'): Peer {
+/**
+ * A peer on `urls` subscribed to `names`, connected. `extra` gives options of its own (another
+ * `WebSocket`, a logger), given the array where the sockets it makes are to be kept.
+ */
+export function peer(
+  urls: string | string[],
+  names: string[],
+  token = 'demo-token',
+  extra: (sockets: WebSocket[]) => Partial<ClientOptions<Message, Message>> = () => ({}),
+): Peer {
   const sockets: WebSocket[] = [];
   const client = new WebSocketClient<Message, Message>({
     url: urls,
@@ -49,6 +64,7 @@ export function peer(urls: string[], names: string[], token = 'demo-token'): Pee
     reconnect: { initialDelay: 100, maxDelay: 1000 },
     heartbeat: false,
     pageEvents: false,
+    ...extra(sockets),
   });
   const p: Peer = { client, sockets, errors: [], d: delivery(client), subs: new Map(), got: new Map(), opens: 0 };
   client.onError((e) => p.errors.push(e));

@@ -3,14 +3,11 @@
 // client runs over HTTP. The server cuts every session (its chaos drop, no close frame) at
 // random; every subscriber gets every publication of its channels once and in order, and a
 // member whose session is cut and back within the grace is no presence leave.
-import { type Message, WebSocketClient, type WebSocketConstructor } from 'resilient-ws';
-import { channels, type Member } from 'resilient-ws/channels';
-import { delivery } from 'resilient-ws/delivery';
+import type { Member } from 'resilient-ws/channels';
 import { fallback, type Transport } from 'resilient-ws/fallback';
 import { afterEach, describe, expect, it } from 'vitest';
-import type WebSocket from 'ws';
 import { type DemoServer, startDemoServer } from '../../demo/server/index';
-import { audit, keeping, type Peer, publishing, sleep, until } from './channels-harness';
+import { audit, keeping, type Peer, peer, publishing, sleep, until } from './channels-harness';
 import { type Proxy as ProxyServer, startProxy } from './fallback-proxy';
 
 const stops: (() => unknown)[] = [];
@@ -20,54 +17,24 @@ afterEach(async () => {
 
 const NAMES = Array.from({ length: 8 }, (_, i) => `room:${i}`);
 
-type Pub = { p: number; n: number };
-
 interface FallbackPeer extends Peer {
   transports: Transport[];
 }
 
 /** A client with channels whose WebSockets the proxy refuses: it runs over the HTTP transport. */
 function httpPeer(proxy: ProxyServer, names: string[], token = 'demo-token'): FallbackPeer {
-  const sockets: WebSocket[] = [];
   const transports: Transport[] = [];
-  const client = new WebSocketClient<Message, Message>({
-    url: `ws://127.0.0.1:${proxy.port}/ws`,
+  const p = peer(`ws://127.0.0.1:${proxy.port}/ws`, names, token, (sockets) => ({
     WebSocket: fallback({
       http: '/rt',
-      WebSocket: keeping(sockets) as WebSocketConstructor,
+      WebSocket: keeping(sockets),
       storage: false,
       onTransport: (t) => transports.push(t),
     }),
-    autoConnect: false,
-    auth: { message: { type: 'auth', token }, isAck: (m) => m.type === 'auth_ok' },
-    reconnect: { initialDelay: 100, maxDelay: 1000 },
-    heartbeat: false,
-    pageEvents: false,
     logger: { warn: () => {} },
-  });
-  const p: FallbackPeer = {
-    client,
-    sockets,
-    transports,
-    errors: [],
-    d: delivery(client),
-    subs: new Map(),
-    got: new Map(),
-    opens: 0,
-  };
-  stops.push(() => client.dispose());
-  client.onError((e) => p.errors.push(e));
-  client.onStateChange((s) => s === 'open' && p.opens++);
-  const ch = channels(client);
-  for (const name of names) {
-    const sub = ch.subscribe<Pub>(name);
-    const got: Array<[string, number, string]> = [];
-    p.got.set(name, got);
-    sub.on((data, pos) => got.push([pos.epoch, pos.offset, `${data.p}.${data.n}`]));
-    p.subs.set(name, sub);
-  }
-  client.connect();
-  return p;
+  }));
+  stops.push(() => p.client.dispose());
+  return Object.assign(p, { transports });
 }
 
 async function setup(
