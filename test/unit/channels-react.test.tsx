@@ -1,47 +1,26 @@
 // useChannel and usePresence against a mock-socket server that speaks the channels protocol.
 import { act, cleanup, render, screen, waitFor } from '@testing-library/react';
-import { WebSocket as MockWebSocket, Server } from 'mock-socket';
 import { useState } from 'react';
 import { renderToString } from 'react-dom/server';
-import { WebSocketClient, type WebSocketConstructor } from 'resilient-ws';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useChannel, usePresence, WebSocketProvider } from '../../src/react';
+import { channelsServer } from './helpers';
 
 const URL = 'ws://react-channels.test/';
-let server: Server;
+let srv: ReturnType<typeof channelsServer>;
 let frames: Array<Record<string, unknown>>;
-let socket: { send(d: string): void } | undefined;
-const push = (m: object) => socket?.send(JSON.stringify(m));
+const push = (m: object) => srv.push(m);
 
 beforeEach(() => {
-  frames = [];
-  server = new Server(URL, { mock: false });
-  server.on('connection', (s) => {
-    socket = s;
-    s.on('message', (d) => {
-      const m = JSON.parse(String(d));
-      frames.push(m);
-      if (m.type === 'sub')
-        s.send(
-          JSON.stringify({
-            type: 'subscribed',
-            channel: m.channel,
-            epoch: 'e',
-            offset: 0,
-            recovered: false,
-            members: [{ client: m.client, user: 'me' }],
-          }),
-        );
-    });
-  });
+  srv = channelsServer(URL);
+  frames = srv.frames;
 });
 afterEach(() => {
   cleanup();
-  server.stop();
+  srv.server.stop();
 });
 
-const client = () =>
-  new WebSocketClient({ url: URL, WebSocket: MockWebSocket as unknown as WebSocketConstructor, heartbeat: false });
+const client = () => srv.client();
 
 function Room({ name }: { name: string }) {
   const [got, set] = useState<string[]>([]);
@@ -61,11 +40,7 @@ function Room({ name }: { name: string }) {
 
 describe('useChannel and usePresence', () => {
   it('server rendering subscribes to nothing and shows subscribing, no members', async () => {
-    const c = new WebSocketClient({
-      url: URL,
-      WebSocket: MockWebSocket as unknown as WebSocketConstructor,
-      autoConnect: false,
-    });
+    const c = srv.client({ autoConnect: false });
     const html = renderToString(
       <WebSocketProvider client={c}>
         <Room name="lobby" />

@@ -1,44 +1,24 @@
 // useChannel and usePresence (Vue) against a mock-socket server that speaks the channels protocol.
 import { flushPromises, mount } from '@vue/test-utils';
-import { WebSocket as MockWebSocket, Server } from 'mock-socket';
-import { WebSocketClient, type WebSocketConstructor } from 'resilient-ws';
+import type { WebSocketClient } from 'resilient-ws';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSSRApp, defineComponent, h, ref } from 'vue';
 import { renderToString } from 'vue/server-renderer';
 import { provideWebSocketClient, useChannel, usePresence } from '../../src/vue';
+import { channelsServer } from './helpers';
 
 const URL = 'ws://vue-channels.test/';
-let server: Server;
+let srv: ReturnType<typeof channelsServer>;
 let frames: Array<Record<string, unknown>>;
-let socket: { send(d: string): void } | undefined;
-const push = (m: object) => socket?.send(JSON.stringify(m));
+const push = (m: object) => srv.push(m);
 
 beforeEach(() => {
-  frames = [];
-  server = new Server(URL, { mock: false });
-  server.on('connection', (s) => {
-    socket = s;
-    s.on('message', (d) => {
-      const m = JSON.parse(String(d));
-      frames.push(m);
-      if (m.type === 'sub')
-        s.send(
-          JSON.stringify({
-            type: 'subscribed',
-            channel: m.channel,
-            epoch: 'e',
-            offset: 0,
-            recovered: false,
-            members: [{ client: m.client, user: 'me' }],
-          }),
-        );
-    });
-  });
+  srv = channelsServer(URL);
+  frames = srv.frames;
 });
-afterEach(() => server.stop());
+afterEach(() => srv.server.stop());
 
-const client = () =>
-  new WebSocketClient({ url: URL, WebSocket: MockWebSocket as unknown as WebSocketConstructor, heartbeat: false });
+const client = () => srv.client();
 
 /** The room's setup, as a component's `setup` runs it. */
 function useRoom(props: { name: string }) {
@@ -90,11 +70,7 @@ describe('useChannel and usePresence (Vue)', () => {
   });
 
   it('server rendering subscribes to nothing', async () => {
-    const c = new WebSocketClient({
-      url: URL,
-      WebSocket: MockWebSocket as unknown as WebSocketConstructor,
-      autoConnect: false,
-    });
+    const c = srv.client({ autoConnect: false });
     const html = await renderToString(createSSRApp(host(c)));
     expect(html).toContain('subscribing');
     c.connect();

@@ -1,6 +1,12 @@
 import { type Client, WebSocket as MockWebSocket, Server } from 'mock-socket';
 import { vi } from 'vitest';
-import { type ClientOptions, type Message, WebSocketClient, type WebSocketClientError } from '../../src/index';
+import {
+  type ClientOptions,
+  type Message,
+  WebSocketClient,
+  type WebSocketClientError,
+  type WebSocketConstructor,
+} from '../../src/index';
 
 let port = 40_000;
 
@@ -52,3 +58,42 @@ export const makeClient = <In extends Message = Message, Out = Message>(
 
 /** Let mock-socket's 4 ms delays and pending promises run, with fake timers. */
 export const tick = (ms = 10) => vi.advanceTimersByTimeAsync(ms);
+
+/**
+ * A mock-socket server at `url` that speaks enough of the channels protocol for the adapters'
+ * hooks: it records every frame and answers each `sub` with `subscribed` (the subscriber the
+ * only member, as user `me`); `push` sends to the newest connection; `client(extra)` makes a
+ * client of it (no heartbeat).
+ */
+export const channelsServer = (url: string) => {
+  const frames: Array<Record<string, unknown>> = [];
+  let socket: Client | undefined;
+  const server = new Server(url, { mock: false });
+  server.on('connection', (s) => {
+    socket = s;
+    s.on('message', (d) => {
+      const m = JSON.parse(String(d));
+      frames.push(m);
+      if (m.type === 'sub')
+        s.send(
+          JSON.stringify({
+            type: 'subscribed',
+            channel: m.channel,
+            epoch: 'e',
+            offset: 0,
+            recovered: false,
+            members: [{ client: m.client, user: 'me' }],
+          }),
+        );
+    });
+  });
+  const push = (m: object) => socket?.send(JSON.stringify(m));
+  const client = (extra: Partial<ClientOptions> = {}) =>
+    new WebSocketClient({
+      url,
+      WebSocket: MockWebSocket as unknown as WebSocketConstructor,
+      heartbeat: false,
+      ...extra,
+    });
+  return { server, frames, push, client };
+};
